@@ -1,0 +1,22 @@
+// Package policy holds Portico's built-in assembly policies, one file per
+// policy, each with API Connect's field names and defaults.
+package policy
+
+import "github.com/portico-api/portico/internal/assembly"
+
+// Builtins returns a registry with every built-in policy. Adding a policy
+// means adding its file and one line here.
+func Builtins() *assembly.Registry {
+	r := assembly.NewRegistry()
+	r.Register("invoke", Invoke)
+	r.Register("proxy", Proxy)
+	r.Register("set-variable", SetVariable)
+	r.Register("parse", Parse)
+	r.Register("throw", Throw)
+	r.Register("log", Log)
+	r.Register("activity-log", ActivityLog)
+	r.Register("switch", Switch)
+	r.Register("operation-switch", OperationSwitch)
+	r.Register("if", If)
+	return r
+}
