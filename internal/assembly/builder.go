@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/portico-api/portico/internal/apidef"
 )
@@ -22,31 +21,38 @@ type Builder struct {
 	// policies that call out (invoke's tls-profile).
 	TLSProfiles map[string]*tls.Config
 
-	problems   apidef.Problems
-	bodyNeeded *bool
+	problems apidef.Problems
+	// bodyRead is shared with the policies that stream bodies: it is
+	// final once the whole assembly is compiled, before any request runs.
+	bodyRead *bool
 }
 
-// bodyReaders are policies that may read the request body at any point, so
-// the body must stay readable after an invoke.
-var bodyReaders = []string{"request.body", "gatewayscript:", "javascript:", "map:", "validate:", "xslt:"}
+// MarkRequestBodyRead records that a policy of this assembly may read the
+// original request body, so no policy may consume it as a stream. Templates
+// and variable names that mention request.body mark it by themselves;
+// policies that read the request in other ways (scripts, parse of the
+// request, validation) call it from their factory.
+func (b *Builder) MarkRequestBodyRead() { *b.requestBodyFlag() = true }
 
-// RequestBodyNeeded reports whether anything in the assembly may read the
-// original request body. When nothing does, invoke can stream the body to
-// the back end instead of buffering it.
-func (b *Builder) RequestBodyNeeded() bool {
-	if b.bodyNeeded == nil {
-		needed := false
-		if src := b.API.Assembly.Source(); src != "" {
-			for _, s := range bodyReaders {
-				if strings.Contains(src, s) {
-					needed = true
-					break
-				}
-			}
-		}
-		b.bodyNeeded = &needed
+// RequestBodyRead returns a flag that is true when anything in the assembly
+// may read the original request body. Its value is final when compilation
+// ends: a policy keeps the pointer and reads it at run time, so a policy
+// compiled early sees what later policies declared. When it is false,
+// invoke streams an untouched request body to the back end.
+func (b *Builder) RequestBodyRead() *bool { return b.requestBodyFlag() }
+
+func (b *Builder) requestBodyFlag() *bool {
+	if b.bodyRead == nil {
+		b.bodyRead = new(bool)
 	}
-	return *b.bodyNeeded
+	return b.bodyRead
+}
+
+// markRef marks the request body read when r names it.
+func (b *Builder) markRef(r Ref) {
+	if len(r.segs) >= 2 && r.segs[0] == "request" && r.segs[1] == "body" || len(r.segs) == 1 && r.segs[0] == "request" {
+		b.MarkRequestBodyRead()
+	}
 }
 
 // NewBuilder prepares to compile api's assembly.
@@ -81,6 +87,9 @@ func (b *Builder) Template(n apidef.Node) *Template {
 		b.Report(n.Problem(err.Error(), "write references as $(name), e.g. $(request.path)"))
 		return &Template{src: s, lits: []string{s}}
 	}
+	for _, r := range t.refs {
+		b.markRef(r)
+	}
 	return t
 }
 
@@ -91,6 +100,7 @@ func (b *Builder) Ref(n apidef.Node) (Ref, bool) {
 		b.Report(n.Problem(err.Error(), "name a variable such as message.body or my.var"))
 		return Ref{}, false
 	}
+	b.markRef(r)
 	return r, true
 }
 

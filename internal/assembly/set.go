@@ -45,6 +45,10 @@ func readOnly(r Ref) error {
 }
 
 func (c *Context) assign(r Ref, v any, add bool) error {
+	// Objects and lists are copied, so that a variable set from another
+	// (set: copy, value: $(message.body)) does not change when the
+	// original does.
+	v = deepCopy(v)
 	if len(r.segs) == 0 {
 		return &Error{Name: PropertyError, Message: "empty variable name"}
 	}
@@ -200,4 +204,24 @@ func toInt(v any) (int, error) {
 		return strconv.Atoi(strings.TrimSpace(t))
 	}
 	return 0, fmt.Errorf("not a number")
+}
+
+// deepCopy copies JSON-like maps and slices; other values are returned as
+// they are.
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(t))
+		for i, e := range t {
+			s[i] = deepCopy(e)
+		}
+		return s
+	}
+	return v
 }

@@ -166,7 +166,7 @@ func CompileCondition(src string, lang Lang) (*Condition, error) {
 		return &Condition{src: src, lang: JavaScript, js: p}, nil
 	case Auto:
 		jn, jnErr := compileJSONata(src)
-		if jnErr == nil && !jn.jsHint && !jn.preferJS {
+		if jnErr == nil && !jn.preferJS {
 			return &Condition{src: src, lang: JSONata, jn: jn}, nil
 		}
 		js, jsErr := compileJS(src)

@@ -36,6 +36,9 @@ func TestConditions(t *testing.T) {
 		{src: `$(missing) = 'x'`, lang: JSONata, want: false},
 		{src: `$(missing)`, lang: JSONata, want: false},
 		{src: `$(nullVar)`, lang: JSONata, want: false},
+		{src: `$(nullVar) = null`, lang: JSONata, want: true},
+		{src: `$exists($(nullVar)) and $not($exists($(missing)))`, lang: JSONata, want: true},
+		{src: `$(missing) = null`, lang: JSONata, want: false},
 		{src: `$(message.status.code) = 200`, lang: JSONata, want: true}, // int from the Env compares as a number
 		{src: `$(message.status).code = 200`, lang: JSONata, want: true},
 		{src: `$(request.verb) & $(request.verb) = 'GETGET'`, lang: JSONata, want: true},
@@ -93,6 +96,9 @@ func TestConditions(t *testing.T) {
 		{src: `($httpVerb() = 'GET'`, lang: JSONata, compile: `expected ")"`, column: 21},
 		{src: `request.verb === 'GET'`, lang: JSONata, compile: "valid JavaScript", column: 15},
 		{src: `$(request.verb = 'GET'`, lang: JSONata, compile: "unterminated $(", column: 1},
+		{src: `apim.getvariable('message.status.code') != '200'`, lang: JSONata, compile: `"getvariable(" calls a function without $`, column: 6},
+		{src: `$exists(message.body.data) and lookup(x)`, lang: JSONata, compile: `"lookup(" calls a function without $`, column: 32},
+		{src: `$map([1], function($v) { $v + 1 }) = 2`, lang: JSONata, want: true},
 		{src: `$() = 'x'`, lang: JSONata, compile: "empty $()", column: 1},
 		{src: `a = "unterminated`, lang: JSONata, compile: "unterminated string", column: 5},
 		{src: `foo bar`, lang: JSONata, compile: `unexpected token "bar"`, column: 5},
@@ -365,7 +371,7 @@ func TestJSTimeout(t *testing.T) {
 	if d := time.Since(start); d < DefaultJSTimeout || d > 20*DefaultJSTimeout {
 		t.Errorf("took %v, want about %v", d, DefaultJSTimeout)
 	}
-	// A nearer ctx deadline wins.
+	// The ctx deadline, when there is one, is the limit.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
 	start = time.Now()
@@ -374,6 +380,15 @@ func TestJSTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > DefaultJSTimeout {
 		t.Errorf("took %v with a 10ms deadline", d)
+	}
+	ctx3, cancel3 := context.WithTimeout(context.Background(), 3*DefaultJSTimeout)
+	defer cancel3()
+	start = time.Now()
+	if _, err = c.Eval(ctx3, nil); err == nil {
+		t.Fatal("no error")
+	}
+	if d := time.Since(start); d < 2*DefaultJSTimeout {
+		t.Errorf("took %v with a %v deadline", d, 3*DefaultJSTimeout)
 	}
 	// An expired ctx does not run at all.
 	if _, err = c.Eval(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
@@ -437,7 +452,11 @@ func TestConcurrentEval(t *testing.T) {
 				}
 				env := newTestEnv(doc)
 				for _, c := range []*Condition{jn, js} {
-					got, err := c.Eval(context.Background(), env)
+					// An explicit deadline: the 100ms default is wall-clock
+					// time, too tight for 16 goroutines under -race on 2 cores.
+					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					got, err := c.Eval(ctx, env)
+					cancel()
 					if err != nil || got != match {
 						errs <- fmt.Errorf("%v: got %v, %v; want %v", c.Lang(), got, err, match)
 						return

@@ -28,10 +28,12 @@ import (
 // apim.getvariable(name) reads a variable.
 //
 // goja runtimes are not goroutine-safe: each program keeps a pool of them.
-// Every run is guarded by vm.Interrupt: after DefaultJSTimeout, or earlier
-// when ctx has a nearer deadline or is cancelled.
+// Every run is guarded by vm.Interrupt: at ctx's deadline when it has one,
+// else after DefaultJSTimeout, and when ctx is cancelled.
 
-// DefaultJSTimeout bounds one evaluation of a JavaScript condition.
+// DefaultJSTimeout bounds one evaluation of a JavaScript condition when ctx
+// has no deadline. It is wall-clock time: give conditions their own
+// context.WithTimeout to choose another bound.
 const DefaultJSTimeout = 100 * time.Millisecond
 
 const jsRefPrefix = "__pv"
@@ -252,11 +254,8 @@ func (p *jsProg) eval(ctx context.Context, env Env) (bool, error) {
 	}
 	limit := DefaultJSTimeout
 	if dl, ok := ctx.Deadline(); ok {
-		if left := time.Until(dl); left < limit {
-			if left <= 0 {
-				return false, context.DeadlineExceeded
-			}
-			limit = left
+		if limit = time.Until(dl); limit <= 0 {
+			return false, context.DeadlineExceeded
 		}
 	}
 	rt := p.pool.Get().(*jsRuntime)
@@ -273,7 +272,7 @@ func (p *jsProg) eval(ctx context.Context, env Env) (bool, error) {
 	if ctx.Done() != nil {
 		stopCtx = context.AfterFunc(ctx, func() { rt.vm.Interrupt(jsInterrupt{"cancelled"}) })
 	}
-	res, err, panicked := rt.run(p.prog)
+	res, panicked, err := rt.run(p.prog)
 	clean := rt.timer.Stop() // false: the interrupt fired (or is firing)
 	if stopCtx != nil && !stopCtx() {
 		clean = false
@@ -307,14 +306,14 @@ func (rt *jsRuntime) set(ident, name string, env Env) {
 	_ = rt.vm.Set(ident, rt.toJS(name, v, ok))
 }
 
-func (rt *jsRuntime) run(prog *goja.Program) (res goja.Value, err error, panicked bool) {
+func (rt *jsRuntime) run(prog *goja.Program) (res goja.Value, panicked bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			res, err, panicked = nil, fmt.Errorf("JavaScript engine panic: %v", r), true
+			res, panicked, err = nil, true, fmt.Errorf("JavaScript engine panic: %v", r)
 		}
 	}()
 	res, err = rt.vm.RunProgram(prog)
-	return res, err, false
+	return res, false, err
 }
 
 // ---------------------------------------------------------------------------

@@ -48,7 +48,6 @@ type jsonataProg struct {
 	funcs     []string // API Connect functions the source mentions
 	root      rootUse
 	rootKeys  []string
-	jsHint    bool      // calls name(...) without $: never valid JSONata at run time
 	preferJS  bool      // only $(ref) comparisons with != < > <= >=: see CompileCondition
 	callPool  sync.Pool // *jsonataCall
 	funcTable map[string]any
@@ -95,6 +94,12 @@ func compileJSONata(src string) (*jsonataProg, error) {
 	if err != nil {
 		return nil, sc.locateError(err)
 	}
+	if sc.bareCall >= 0 {
+		t := &sc.toks[sc.bareCall]
+		line, col := lineCol(src, t.start)
+		return nil, &SyntaxError{Lang: JSONata, Source: src, Line: line, Column: col,
+			Msg: strconv.Quote(t.val+"(") + " calls a function without $ (JSONata functions are called as $name(...))"}
+	}
 	p := &jsonataProg{
 		src:       src,
 		rewritten: rewritten,
@@ -103,7 +108,6 @@ func compileJSONata(src string) (*jsonataProg, error) {
 		funcs:     sc.funcs,
 		root:      sc.root,
 		rootKeys:  sc.rootKeys,
-		jsHint:    sc.jsHint,
 		preferJS:  sc.preferJS,
 		funcTable: apicFunctions(),
 	}
@@ -159,16 +163,34 @@ func (p *jsonataProg) acquire(env Env) *jsonataCall {
 	c := p.callPool.Get().(*jsonataCall)
 	c.st.env = env
 	for i, name := range p.refs {
-		var v any
+		var v any // unset: undefined
 		if env != nil {
 			if x, ok := env.Var(name); ok {
-				v = normalize(x, 0)
+				if x == nil {
+					v = jsonataNull()
+				} else {
+					v = normalize(x, 0)
+				}
 			}
 		}
 		c.vars[p.refVars[i]] = v
 	}
 	return c
 }
+
+// jsonataNull is gnata's JSON null value (distinct from Go nil, which is
+// undefined). gnata does not export it; the literal null evaluates to it.
+var jsonataNull = sync.OnceValue(func() any {
+	e, err := gnata.Compile("null")
+	if err != nil {
+		panic("expr: gnata cannot compile null: " + err.Error())
+	}
+	v, err := e.Eval(context.Background(), nil)
+	if err != nil || !gnata.IsNull(v) {
+		panic("expr: gnata's null literal is not its null value")
+	}
+	return v
+})
 
 func (p *jsonataProg) release(c *jsonataCall) {
 	c.st.reset()
@@ -233,8 +255,10 @@ type jsonataScan struct {
 	funcs    []string
 	root     rootUse
 	rootKeys []string
-	jsHint   bool
 	preferJS bool
+	// bareCall is the index of the first name(...) call: a function called
+	// without $ (apim.getvariable(...)), which JSONata can never evaluate.
+	bareCall int
 }
 
 // isJStop mirrors gnata's lexer: the characters that end an identifier.
@@ -257,7 +281,7 @@ var jTwoCharOps = [...]string{"..", ":=", "!=", ">=", "<=", "**", "~>", "?:", "?
 const jSingleCharOps = ".[]{}(),@#;:?+-*/%|=<>^&!~"
 
 func scanJSONata(src string) (*jsonataScan, error) {
-	sc := &jsonataScan{src: src}
+	sc := &jsonataScan{src: src, bareCall: -1}
 	fail := func(pos int, msg string) error {
 		line, col := lineCol(src, pos)
 		return &SyntaxError{Lang: JSONata, Source: src, Line: line, Column: col, Msg: msg}
@@ -524,16 +548,16 @@ func (sc *jsonataScan) analyze() {
 						t.replaced = true
 					}
 				}
-				if isOp(next, "(") {
-					sc.jsHint = true // path.fn(...): JavaScript method call
+				if isOp(next, "(") && sc.bareCall < 0 {
+					sc.bareCall = i // path.fn(...): a JavaScript method call
 				}
 				continue
 			}
 			if (t.val == "function" || t.val == "λ") && isOp(next, "(") {
 				continue // lambda
 			}
-			if isOp(next, "(") {
-				sc.jsHint = true // fn(...) without $
+			if isOp(next, "(") && sc.bareCall < 0 {
+				sc.bareCall = i // fn(...) without $
 			}
 			if root == rootNone {
 				root = rootKeys

@@ -31,7 +31,7 @@ type invoker struct {
 	injectProxy   bool
 	keepPayload   bool
 	stopOnError   map[string]bool
-	streamBody    bool // the request body may be passed on unbuffered
+	bodyRead      *bool // set when the assembly may read the request body later
 	followRedir   bool
 	clients       *clientSet
 	profiles      map[string]*tls.Config
@@ -109,7 +109,7 @@ func compileInvoker(b *assembly.Builder, n apidef.Node, isInvoke bool) *invoker 
 	for _, e := range n.Strings("stop-on-error") {
 		iv.stopOnError[e] = true
 	}
-	iv.streamBody = iv.output == nil && !b.RequestBodyNeeded()
+	iv.bodyRead = b.RequestBodyRead()
 	iv.profiles = b.TLSProfiles
 	profile := b.Template(n.Get("tls-profile"))
 	if profile.IsConst() {
@@ -267,7 +267,9 @@ func (iv *invoker) body(c *assembly.Context, method string) (io.Reader, int64, e
 	if b == nil {
 		return http.NoBody, 0, nil
 	}
-	if b.IsStream() && iv.streamBody {
+	// An untouched body streams straight on when the response replaces the
+	// message and nothing may read the request body afterwards.
+	if b.IsStream() && iv.output == nil && !*iv.bodyRead {
 		length := int64(-1)
 		if b == c.Request.Body {
 			length = c.Request.ContentLength

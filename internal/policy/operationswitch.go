@@ -140,7 +140,7 @@ func checkCaseOperation(b *assembly.Builder, on apidef.Node, idx int, idCase, pa
 			idCase[id] = idx
 		}
 		if len(api.Operations) > 0 && !hasOperationID(api, id) {
-			b.Report(on.Problem(fmt.Sprintf("operation %q is not an operationId of this API, so this case never runs", id),
+			b.Report(on.Warning(fmt.Sprintf("operation %q is not an operationId of this API, so this case never runs", id),
 				"use one of the operationIds under paths:, or name the operation by {verb, path}"))
 		}
 		return true
@@ -177,7 +177,7 @@ func checkCaseOperation(b *assembly.Builder, on apidef.Node, idx int, idCase, pa
 		pathCase[key] = idx
 	}
 	if len(api.Operations) > 0 && !hasOperation(api, verb, path) {
-		b.Report(on.Problem(fmt.Sprintf("the API has no operation %s %s, so this case never runs", verb, path),
+		b.Report(on.Warning(fmt.Sprintf("the API has no operation %s %s, so this case never runs", verb, path),
 			"use a verb and path defined under paths: (the path exactly as written there)"))
 	}
 	return true

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -131,9 +132,10 @@ func compileAction(b *assembly.Builder, item apidef.Node) (varAction, bool) {
 	a.ref = ref
 	switch ref.Root() {
 	case "request", "api", "system":
-		b.Report(target.Problem(fmt.Sprintf("%s is read-only", ref.Name),
+		// API Connect saves such an API; the action fails when it runs
+		// (PropertyError), so this is a warning, not a load error.
+		b.Report(target.Warning(fmt.Sprintf("%s is read-only: this action will fail with a PropertyError", ref.Name),
 			readOnlyHint(ref)))
-		return a, false
 	}
 	if a.op == opClear {
 		return a, true
@@ -215,42 +217,27 @@ func readOnlyHint(ref assembly.Ref) string {
 	return "set a variable of your own instead, e.g. my." + ref.Name
 }
 
-// typedScalar decodes a plain YAML number or boolean (value: 201, value:
-// true), which type any keeps as such rather than as text.
+// typedScalar reads a plain YAML scalar written as a JSON number or
+// boolean (value: 201, value: true), which type any keeps as such rather
+// than as text. Other plain scalars YAML would read as numbers (01234, 1_000,
+// .inf) stay text, as they would in a JSON document.
 func typedScalar(n apidef.Node) (any, bool) {
 	if n.Y == nil || n.Y.Style != 0 {
 		return nil, false
 	}
-	switch n.Y.Tag {
-	case "!!int", "!!float", "!!bool":
-		var v any
-		if err := n.Y.Decode(&v); err == nil {
-			if f, isFloat := v.(float64); isFloat && (math.IsInf(f, 0) || math.IsNaN(f)) {
-				return nil, false // .inf and .nan are no JSON numbers: keep the text
-			}
-			return normalizeScalar(v), true
-		}
+	switch src := n.Y.Value; {
+	case src == "true":
+		return true, true
+	case src == "false":
+		return false, true
+	case jsonNumber.MatchString(src):
+		v, err := setVarNumber(src)
+		return v, err == nil
 	}
 	return nil, false
 }
 
-// normalizeScalar makes YAML's numbers JSON-like: int stays int, other
-// integer types become int or float64.
-func normalizeScalar(v any) any {
-	switch t := v.(type) {
-	case int64:
-		if t >= math.MinInt && t <= math.MaxInt {
-			return int(t)
-		}
-		return float64(t)
-	case uint64:
-		if t <= math.MaxInt {
-			return int(t)
-		}
-		return float64(t)
-	}
-	return v
-}
+var jsonNumber = regexp.MustCompile(`^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$`)
 
 func (a *varAction) apply(c *assembly.Context) error {
 	if a.op == opClear {

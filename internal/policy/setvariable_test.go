@@ -90,6 +90,8 @@ execute:
       value: 7
     - set: v.quoted
       value: "7"
+    - set: v.zip
+      value: 01234
     - set: v.constObject
       value: {a: [1, x]}
     - add: v.list
@@ -112,6 +114,7 @@ execute:
 		"v.mixed":       "n=3",
 		"v.literal":     7,
 		"v.quoted":      "7",
+		"v.zip":         "01234",
 		"v.constObject": map[string]any{"a": []any{1, "x"}},
 		"v.list":        []any{"first", "second"},
 		"target-url":    "http://backend/test/items",

@@ -1,12 +1,14 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/portico-api/portico/internal/apidef"
 	"github.com/portico-api/portico/internal/assembly"
 	"github.com/portico-api/portico/internal/expr"
+	"go.yaml.in/yaml/v3"
 )
 
 // switchCase is one compiled `case` of a switch: the first whose condition
@@ -130,12 +132,44 @@ func compileCondition(b *assembly.Builder, parent apidef.Node) *expr.Condition {
 		b.Report(missingSetting(parent, "condition", "condition is missing or empty", conditionHint(lang)))
 		return nil
 	}
+	if strings.Contains(n.Str(), "request.body") {
+		b.MarkRequestBodyRead()
+	}
 	cond, err := expr.CompileCondition(n.Str(), lang)
+	if err != nil && lang == expr.JSONata {
+		// API Connect runs such files (often moved from the v5 gateway), so
+		// a condition that is JavaScript runs as JavaScript, with a warning.
+		if js, jsErr := expr.CompileCondition(n.Str(), expr.JavaScript); jsErr == nil {
+			b.Report(n.Warning("the condition is JavaScript, not JSONata: it runs as JavaScript",
+				conditionHint(lang)))
+			return js
+		}
+	}
 	if err != nil {
-		b.Report(n.Problem(fmt.Sprintf("condition does not compile: %v", err), conditionHint(lang)))
+		p := n.Problem(fmt.Sprintf("condition does not compile: %v", err), conditionHint(lang))
+		p.Column += syntaxColumn(n, err)
+		b.Report(p)
 		return nil
 	}
 	return cond
+}
+
+// syntaxColumn is how far into the condition's scalar the syntax error
+// lies, when that can be told: a one-line plain or single-quoted scalar.
+func syntaxColumn(n apidef.Node, err error) int {
+	var se *expr.SyntaxError
+	if !errors.As(err, &se) || se.Column <= 0 || se.Line > 1 || n.Y == nil || strings.Contains(n.Str(), "\n") {
+		return 0
+	}
+	switch n.Y.Style {
+	case 0:
+		return se.Column - 1
+	case yaml.SingleQuotedStyle:
+		if !strings.Contains(n.Str(), "'") {
+			return se.Column // after the opening quote
+		}
+	}
+	return 0
 }
 
 func conditionHint(lang expr.Lang) string {

@@ -109,7 +109,7 @@ execute:
 - switch:
     version: 1.0.0
     case:
-    - condition: ((request.verb==='GET')&&(apim.getvariable('api.operation.path')==='/items'))
+    - condition: ((request.verb==='GET')&&(api.operation.path==='/items'))
       execute:
 ` + setBodyStep(6, "js list") + `
     - condition: apim.getvariable('request.headers.x-mode') == 'a'
@@ -193,7 +193,7 @@ execute:
     case:
     - condition: request.verb === 'GET'
       execute: []
-`, "condition: request.verb", "datapower-gateway"},
+`, "condition: request.verb", "runs as JavaScript"},
 		{"no condition", apidef.GatewayAPI, `
 execute:
 - switch:
@@ -241,5 +241,25 @@ execute:
 			doc, ps := problemsOf(t, tc.gw, tc.asm)
 			wantProblem(t, doc, ps, tc.at, tc.msg)
 		})
+	}
+}
+
+// A syntax error is located at its column inside the condition.
+func TestSwitchConditionColumn(t *testing.T) {
+	doc, ps := problemsOf(t, apidef.GatewayAPI, `
+execute:
+- switch:
+    version: 2.0.0
+    case:
+    - condition: $httpVerb() = = 'GET'
+      execute: []
+`)
+	line := strings.Split(doc, "\n")[lineOf(t, doc, "condition:")-1]
+	start := strings.Index(line, "$httpVerb") + 1 // 1-based column of the scalar
+	if len(ps) != 1 || ps[0].Column <= start || ps[0].Column > len(line) {
+		t.Fatalf("column %d, scalar starts at %d in %q: %v", ps[0].Column, start, line, ps)
+	}
+	if got := line[ps[0].Column-1:]; !strings.HasPrefix(got, "=") {
+		t.Errorf("column %d points at %q", ps[0].Column, got)
 	}
 }
