@@ -17,9 +17,11 @@ import (
 type Kind int
 
 const (
-	KindOther   Kind = iota // a YAML/JSON file that is neither an API nor a product
-	KindAPI                 // OpenAPI 2 or 3 with x-ibm-configuration (or plain OpenAPI)
-	KindProduct             // product: 1.0.0
+	KindOther     Kind = iota // a YAML/JSON file that is neither an API nor a product
+	KindAPI                   // OpenAPI 2 or 3 with x-ibm-configuration (or plain OpenAPI)
+	KindProduct               // product: 1.0.0
+	KindCatalog               // a bundle's catalog.yaml
+	KindConsumers             // a bundle's consumers.yaml
 )
 
 func (k Kind) String() string {
@@ -28,6 +30,10 @@ func (k Kind) String() string {
 		return "api"
 	case KindProduct:
 		return "product"
+	case KindCatalog:
+		return "catalog"
+	case KindConsumers:
+		return "consumers"
 	}
 	return "other"
 }

@@ -20,6 +20,10 @@ type Builder struct {
 	// TLSProfiles are the catalog's TLS client profiles by name, for
 	// policies that call out (invoke's tls-profile).
 	TLSProfiles map[string]*tls.Config
+	// Info is the API as the gateway will run it: org and its ID, catalog,
+	// and properties with the catalog's overrides. It is nil when an API is
+	// checked on its own (portico validate), where no catalog applies.
+	Info *APIInfo
 
 	problems apidef.Problems
 	// bodyRead is shared with the policies that stream bodies: it is

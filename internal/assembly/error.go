@@ -35,6 +35,9 @@ type Error struct {
 	Status  int    // HTTP status of the response when uncaught; 0 means 500
 	Reason  string // HTTP reason phrase; empty means the standard text
 	Policy  string // the policy that raised it, for logs and analytics
+	// Headers are added to the error response when uncaught, such as
+	// Retry-After on a throttled call.
+	Headers http.Header
 	Cause   error
 }
 

@@ -42,9 +42,23 @@ type Bundle struct {
 	// TLSProfiles are TLS client profiles by name, for invoke's tls-profile.
 	TLSProfiles map[string]*tls.Config
 	APIs        []*apidef.API
+	Products    []*BundleProduct
+	Consumers   []*ConsumerOrg
 	// Files lists every document read, for reporting.
 	Files []*apidef.Document
 }
+
+// BundleProduct is a product with its APIs resolved and its lifecycle
+// state. A product read from a folder is published.
+type BundleProduct struct {
+	*apidef.Product
+	State string // published, deprecated (both callable), retired
+	// APIRefs maps the product's apis: keys to API name:version.
+	APIRefs map[string]string
+}
+
+// Callable reports whether the product's plans admit calls.
+func (p *BundleProduct) Callable() bool { return p.State == "published" || p.State == "deprecated" }
 
 // Load reads a bundle directory: catalog.yaml if present, then every .yaml,
 // .yml and .json file below dir (hidden folders skipped). It returns every
@@ -64,8 +78,15 @@ func Load(dir string) (*Bundle, apidef.Problems) {
 	if err != nil {
 		return nil, append(ps, apidef.Problem{File: dir, Msg: err.Error()})
 	}
+	var products []*apidef.Product
 	for _, f := range files {
-		if filepath.Clean(f) == filepath.Join(filepath.Clean(dir), CatalogFile) {
+		switch filepath.Clean(f) {
+		case filepath.Join(filepath.Clean(dir), CatalogFile):
+			continue
+		case filepath.Join(filepath.Clean(dir), ConsumersFile):
+			orgs, cps := readConsumers(f)
+			b.Consumers = orgs
+			ps = append(ps, cps...)
 			continue
 		}
 		doc, err := apidef.ReadFile(f)
@@ -74,15 +95,80 @@ func Load(dir string) (*Bundle, apidef.Problems) {
 			continue
 		}
 		b.Files = append(b.Files, doc)
-		if doc.Kind != apidef.KindAPI {
-			continue
+		switch doc.Kind {
+		case apidef.KindAPI:
+			api, aps := apidef.LoadAPI(doc)
+			ps = append(ps, aps...)
+			b.APIs = append(b.APIs, api)
+		case apidef.KindProduct:
+			prod, pps := apidef.LoadProduct(doc)
+			ps = append(ps, pps...)
+			products = append(products, prod)
 		}
-		api, aps := apidef.LoadAPI(doc)
-		ps = append(ps, aps...)
-		b.APIs = append(b.APIs, api)
 	}
 	ps = append(ps, duplicateAPIs(b.APIs)...)
+	ps = append(ps, b.resolveProducts(products)...)
+	ps = append(ps, b.checkSubscriptions()...)
 	return b, ps
+}
+
+// resolveProducts links each product's apis: entries to loaded APIs.
+func (b *Bundle) resolveProducts(products []*apidef.Product) apidef.Problems {
+	var ps apidef.Problems
+	byFile := map[string]*apidef.API{}
+	byRef := map[string]*apidef.API{}
+	for _, a := range b.APIs {
+		byFile[filepath.Clean(a.Doc.File)] = a
+		byRef[a.Ref()] = a
+	}
+	seen := map[string]bool{}
+	for _, p := range products {
+		if seen[p.Ref()] {
+			ps = append(ps, p.Doc.Root.KeyNode("info").Problem(fmt.Sprintf("product %s is defined twice", p.Ref()), ""))
+			continue
+		}
+		seen[p.Ref()] = true
+		bp := &BundleProduct{Product: p, State: "published", APIRefs: map[string]string{}}
+		for key, pa := range p.APIs {
+			var api *apidef.API
+			if pa.File != "" {
+				api = byFile[filepath.Clean(pa.File)]
+			} else {
+				api = byRef[pa.Name]
+			}
+			if api == nil {
+				ps = append(ps, pa.Node.Problem(fmt.Sprintf("product %s: API %q is not in the bundle", p.Ref(), key),
+					"put the API file in the bundle folder, or fix the $ref or name:version"))
+				continue
+			}
+			bp.APIRefs[key] = api.Ref()
+		}
+		b.Products = append(b.Products, bp)
+	}
+	return ps
+}
+
+// checkSubscriptions makes sure every subscription names a product and plan
+// of the bundle.
+func (b *Bundle) checkSubscriptions() apidef.Problems {
+	var ps apidef.Problems
+	plans := map[string]bool{}
+	for _, p := range b.Products {
+		for _, pl := range p.Plans {
+			plans[p.Ref()+"/"+pl.Name] = true
+		}
+	}
+	for _, org := range b.Consumers {
+		for _, app := range org.Apps {
+			for _, sub := range app.Subscriptions {
+				if !plans[sub.Product+"/"+sub.Plan] {
+					ps = append(ps, sub.Node.Problem(fmt.Sprintf("app %s subscribes to plan %s of product %s, which the bundle does not have", app.Name, sub.Plan, sub.Product),
+						"name a product:version and one of its plans"))
+				}
+			}
+		}
+	}
+	return ps
 }
 
 // documentFiles lists the YAML and JSON files below dir in a stable order.

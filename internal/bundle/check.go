@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"crypto/tls"
 	"os"
 	"path/filepath"
 
@@ -46,12 +47,26 @@ func CheckPaths(paths []string, reg *assembly.Registry) []FileResult {
 // assembly.
 func CheckFile(file string, reg *assembly.Registry) FileResult {
 	r := FileResult{File: file}
+	switch filepath.Base(file) {
+	case CatalogFile:
+		r.Kind = apidef.KindCatalog
+		r.Problems = (&Bundle{Dir: filepath.Dir(file), Properties: map[string]string{}, TLSProfiles: map[string]*tls.Config{}}).readCatalog(file)
+		return r
+	case ConsumersFile:
+		r.Kind = apidef.KindConsumers
+		_, r.Problems = readConsumers(file)
+		return r
+	}
 	doc, err := apidef.ReadFile(file)
 	if err != nil {
 		r.Problems = asProblems(err)
 		return r
 	}
 	r.Kind = doc.Kind
+	if doc.Kind == apidef.KindProduct {
+		_, r.Problems = apidef.LoadProduct(doc)
+		return r
+	}
 	if doc.Kind != apidef.KindAPI {
 		return r
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -11,67 +12,186 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
+	"github.com/portico-api/portico/internal/analytics"
+	"github.com/portico-api/portico/internal/apidef"
 	"github.com/portico-api/portico/internal/assembly"
 	"github.com/portico-api/portico/internal/gateway"
+	"github.com/portico-api/portico/internal/monitor"
 	"github.com/portico-api/portico/internal/policy"
+	"github.com/portico-api/portico/internal/ratelimit"
 )
 
+// gatewayFlags are the settings of `portico gateway`.
+type gatewayFlags struct {
+	bundleDir, listen, adminListen string
+	logFormat, logLevel            string
+	noWatch                        bool
+	analyticsFile, analyticsURL    string
+	redisURL                       string
+	failClosed                     bool
+}
+
 func newGatewayCmd() *cobra.Command {
-	var (
-		bundleDir, listen   string
-		logFormat, logLevel string
-		noWatch             bool
-	)
+	var f gatewayFlags
 	cmd := &cobra.Command{
 		Use:   "gateway --bundle DIR",
 		Short: "Serve the APIs of a bundle folder",
 		Long: `Serve every API found under a folder (OpenAPI 2 or 3 with x-ibm-configuration,
 .yaml, .yml or .json, searched recursively) at /{org}/{catalog}{basePath}{path}.
-An optional catalog.yaml in the folder names the org and catalog (default local
-and sandbox), catalog-wide properties and TLS client profiles.
+An optional catalog.yaml names the org and catalog (default local and sandbox),
+catalog-wide properties and TLS client profiles; product files and
+consumers.yaml add plans, apps and subscriptions.
 
 A change under the folder, or SIGHUP, reloads the configuration. A change with
 problems is rejected and logged with file:line; the previous configuration
-keeps serving.`,
+keeps serving.
+
+The admin listener serves /metrics (Prometheus), /healthz and /readyz.
+Analytics events go to --analytics-file (JSON lines) and/or --analytics-url
+(batches POSTed as JSON; the bearer token is read from PORTICO_ANALYTICS_TOKEN).`,
 		Example: `  portico gateway --bundle examples/quickstart
-  curl http://127.0.0.1:8081/local/sandbox/quickstart/hello`,
+  curl http://127.0.0.1:8081/local/sandbox/quickstart/hello
+  portico gateway --bundle apis/ --redis redis://127.0.0.1:6379/0 --analytics-file calls.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if bundleDir == "" {
+			if f.bundleDir == "" {
 				return usageError{errors.New("--bundle DIR is required")}
 			}
-			log, err := newLogger(cmd.ErrOrStderr(), logFormat, logLevel)
+			log, err := newLogger(cmd.ErrOrStderr(), f.logFormat, f.logLevel)
 			if err != nil {
 				return err
 			}
-			gw := gateway.New(gateway.Options{Logger: log})
-			src := &gateway.DirSource{Dir: bundleDir, Gateway: gw, Registry: policy.Builtins(), Env: &assembly.Env{Logger: log}, Log: log}
-			if ps := src.Load(); len(ps) > 0 { // Load returns errors only
-				fmt.Fprintf(cmd.ErrOrStderr(), "%v\n", ps)
-				return fmt.Errorf("the bundle in %s has %d problem(s); fix them and start again", bundleDir, len(ps))
-			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			if !noWatch {
-				go func() {
-					if err := src.Watch(ctx); err != nil {
-						log.Warn("not watching the bundle folder; send SIGHUP to reload", "error", err)
-					}
-				}()
-			}
-			go reloadOnHangup(ctx, src)
-			return serve(ctx, listen, gw, log.Info)
+			return runGateway(ctx, f, log, cmd.ErrOrStderr())
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&bundleDir, "bundle", "", "folder of API and catalog files to serve")
-	f.StringVar(&listen, "listen", "127.0.0.1:8081", "address for API traffic")
-	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
-	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	f.BoolVar(&noWatch, "no-watch", false, "do not watch the folder; reload on SIGHUP only")
+	fl := cmd.Flags()
+	fl.StringVar(&f.bundleDir, "bundle", "", "folder of API, product and catalog files to serve")
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8081", "address for API traffic")
+	fl.StringVar(&f.adminListen, "admin-listen", "127.0.0.1:8082", `address for /metrics, /healthz and /readyz ("" to turn off)`)
+	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.BoolVar(&f.noWatch, "no-watch", false, "do not watch the folder; reload on SIGHUP only")
+	fl.StringVar(&f.analyticsFile, "analytics-file", "", "append one JSON line per API call to this file")
+	fl.StringVar(&f.analyticsURL, "analytics-url", "", "POST analytics events in batches to this URL")
+	fl.StringVar(&f.redisURL, "redis", "", "share rate-limit counters through Redis (redis://host:6379/0); default: in memory")
+	fl.BoolVar(&f.failClosed, "ratelimit-fail-closed", false, "refuse calls with rate limits while Redis is unreachable (default: allow them)")
 	return cmd
+}
+
+func runGateway(ctx context.Context, f gatewayFlags, log *slog.Logger, stderr interface{ Write([]byte) (int, error) }) error {
+	metrics := monitor.NewGatewayMetrics()
+	observers := analytics.Observers{metrics}
+	queue, err := analyticsQueue(f, log)
+	if err != nil {
+		return err
+	}
+	if queue != nil {
+		observers = append(observers, queue)
+		if err := metrics.RegisterAnalyticsQueue(queue); err != nil {
+			return err
+		}
+		qctx, stopQueue := context.WithCancel(ctx)
+		drained := make(chan struct{})
+		go func() { queue.Run(qctx); close(drained) }()
+		// On the way out (a signal, or a failed start), stop the queue and
+		// wait for it to hand what it holds to its sinks; Run bounds that.
+		defer func() { stopQueue(); <-drained }()
+	}
+	limiter, err := rateLimiter(f, log, metrics)
+	if err != nil {
+		return err
+	}
+	gw := gateway.New(gateway.Options{Logger: log, Limiter: limiter, Observer: observers})
+	src := &gateway.DirSource{Dir: f.bundleDir, Gateway: gw, Registry: policy.Builtins(), Env: &assembly.Env{Logger: log}, Log: log,
+		OnLoad: func(v int64, errs apidef.Problems) { metrics.ConfigLoaded(v, len(errs) == 0) }}
+	if ps := src.Load(); len(ps) > 0 { // Load returns errors only
+		fmt.Fprintf(stderr, "%v\n", ps)
+		return fmt.Errorf("the bundle in %s has %d problem(s); fix them and start again", f.bundleDir, len(ps))
+	}
+	if !f.noWatch {
+		go func() {
+			if err := src.Watch(ctx); err != nil {
+				log.Warn("not watching the bundle folder; send SIGHUP to reload", "error", err)
+			}
+		}()
+	}
+	go reloadOnHangup(ctx, src)
+	if f.adminListen != "" {
+		ready := func() error {
+			if gw.Config() == nil {
+				return errors.New("no configuration loaded")
+			}
+			return nil
+		}
+		go func() {
+			if err := serve(ctx, "admin", f.adminListen, monitor.AdminHandler(metrics, ready), log.Info); err != nil {
+				log.Error("admin listener stopped", "error", err)
+			}
+		}()
+	}
+	return serve(ctx, "gateway", f.listen, inFlight(gw, metrics.InFlight()), log.Info)
+}
+
+// analyticsQueue builds the queue to the configured sinks, or nil.
+func analyticsQueue(f gatewayFlags, log *slog.Logger) (*analytics.Queue, error) {
+	var sinks analytics.MultiSink
+	if f.analyticsFile != "" {
+		s, err := analytics.NewFileSink(f.analyticsFile)
+		if err != nil {
+			return nil, fmt.Errorf("--analytics-file: %w", err)
+		}
+		sinks = append(sinks, s)
+	}
+	if f.analyticsURL != "" {
+		s, err := analytics.NewHTTPSink(analytics.HTTPSinkConfig{URL: f.analyticsURL, Token: os.Getenv("PORTICO_ANALYTICS_TOKEN")})
+		if err != nil {
+			return nil, fmt.Errorf("--analytics-url: %w", err)
+		}
+		sinks = append(sinks, s)
+	}
+	if len(sinks) == 0 {
+		return nil, nil
+	}
+	onErr := func(err error) { log.Warn("analytics events not delivered", "error", err) }
+	return analytics.NewQueue(10000, 200, time.Second, sinks, onErr), nil
+}
+
+// rateLimiter is in memory, or Redis guarded by the fail-open policy.
+func rateLimiter(f gatewayFlags, log *slog.Logger, metrics *monitor.GatewayMetrics) (ratelimit.Limiter, error) {
+	if f.redisURL == "" {
+		return ratelimit.NewMemory(), nil
+	}
+	opts, err := redis.ParseURL(f.redisURL)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--redis %q: %v (write redis://host:6379/0)", f.redisURL, err)}
+	}
+	// Fail fast while Redis is down, so calls are not held up: one dial
+	// attempt, no command retries, short timeouts.
+	opts.DialerRetries, opts.MaxRetries = 1, -1
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 500*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond
+	report := ratelimit.ReportEvery(10*time.Second, func(err error, dropped uint64) {
+		log.Error("rate-limit store unreachable", "error", err, "fail_closed", f.failClosed, "more_errors", dropped)
+	})
+	g := ratelimit.NewFailOpen(ratelimit.NewRedis(redis.NewClient(opts)), f.failClosed, report)
+	if err := metrics.RegisterRateLimitStoreErrors(g.Errors); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// inFlight counts requests being served.
+func inFlight(h http.Handler, g prometheus.Gauge) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.Inc()
+		defer g.Dec()
+		h.ServeHTTP(w, r)
+	})
 }
 
 func reloadOnHangup(ctx context.Context, src *gateway.DirSource) {
@@ -89,13 +209,13 @@ func reloadOnHangup(ctx context.Context, src *gateway.DirSource) {
 }
 
 // serve runs an HTTP server until ctx ends, then drains it.
-func serve(ctx context.Context, addr string, h http.Handler, info func(string, ...any)) error {
+func serve(ctx context.Context, name, addr string, h http.Handler, info func(string, ...any)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", addr, err)
+		return fmt.Errorf("%s: listening on %s: %w", name, addr, err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-	info("gateway listening", "url", "http://"+ln.Addr().String())
+	info(name+" listening", "url", "http://"+ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

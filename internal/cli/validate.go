@@ -68,7 +68,9 @@ func writeValidateText(w io.Writer, results []bundle.FileResult, bad int) {
 			fmt.Fprintf(w, "OK %s\n", r.File)
 		case apidef.KindProduct:
 			products++
-			fmt.Fprintf(w, "OK %s (product: syntax only)\n", r.File)
+			fmt.Fprintf(w, "OK %s (product)\n", r.File)
+		case apidef.KindCatalog, apidef.KindConsumers:
+			fmt.Fprintf(w, "OK %s (%s)\n", r.File, r.Kind)
 		default:
 			other++
 			fmt.Fprintf(w, "skipped %s (not an API or product document)\n", r.File)

@@ -17,9 +17,11 @@ import (
 type Config struct {
 	Version int64 // increases with every load
 	Org     string
+	OrgID   string
 	Catalog string
 	APIs    []*API
 	routes  *router.Table[*route]
+	access  *access
 }
 
 // API is one compiled API.
@@ -27,35 +29,47 @@ type API struct {
 	Def      *apidef.API
 	Info     *assembly.APIInfo
 	Assembly *assembly.Assembly
+	cors     *corsPolicy // nil: CORS not enabled
 }
 
 // route is what a matched operation leads to.
 type route struct {
-	api *API
-	op  *assembly.OperationInfo
+	api   *API
+	op    *assembly.OperationInfo
+	sec   *security // nil: no client identification
+	plans []*plan   // plans that offer the operation, in a stable order
 }
 
 // Compile turns a loaded bundle into a Config. It returns every problem
 // found; a Config with problems must not be served.
 func Compile(b *bundle.Bundle, reg *assembly.Registry, env *assembly.Env) (*Config, apidef.Problems) {
-	cfg := &Config{Org: b.Org, Catalog: b.Catalog}
+	cfg := &Config{Org: b.Org, OrgID: b.OrgID, Catalog: b.Catalog, access: newAccess(b.Consumers)}
 	rb := router.NewBuilder[*route]()
-	var ps apidef.Problems
+	plans, ps := compilePlans(b.Products)
 	for _, def := range b.APIs {
-		builder := assembly.NewBuilder(reg, def, env, b.Dir)
-		builder.TLSProfiles = b.TLSProfiles
-		asm := assembly.Compile(builder)
-		ps = append(ps, builder.Problems()...)
 		info, ips := apiInfo(def, b)
 		ps = append(ps, ips...)
-		api := &API{Def: def, Info: info, Assembly: asm}
+		builder := assembly.NewBuilder(reg, def, env, b.Dir)
+		builder.TLSProfiles = b.TLSProfiles
+		builder.Info = info
+		asm := assembly.Compile(builder)
+		ps = append(ps, builder.Problems()...)
+		api := &API{Def: def, Info: info, Assembly: asm, cors: compileCORS(def)}
 		cfg.APIs = append(cfg.APIs, api)
 		if !def.Enforced {
 			continue
 		}
+		warned := false
 		for _, op := range def.Operations {
 			full := router.Join(b.Org, b.Catalog, def.BasePath, op.Path)
 			r := &route{api: api, op: &assembly.OperationInfo{ID: op.ID, Path: op.Path, Method: op.Method}}
+			sec, sps := compileSecurity(def, op)
+			ps = append(ps, sps...)
+			r.sec, r.plans = sec, plansFor(def, op, plans)
+			if sec != nil && len(r.plans) == 0 && !warned {
+				ps = append(ps, noPlanWarning(op, def))
+				warned = true
+			}
 			if err := rb.Add(op.Method, full, r); err != nil {
 				ps = append(ps, op.Node.Problem(fmt.Sprintf("cannot route %s %s: %v", op.Method, full, err),
 					"two enforced APIs in one catalog must not serve the same path and verb"))

@@ -11,19 +11,24 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/portico-api/portico/internal/analytics"
 	"github.com/portico-api/portico/internal/assembly"
+	"github.com/portico-api/portico/internal/ratelimit"
 	"github.com/portico-api/portico/internal/router"
 )
 
 // Gateway serves the APIs of its current Config. It is an http.Handler.
 type Gateway struct {
-	cfg     atomic.Pointer[Config]
-	log     *slog.Logger
-	maxBody int64
-	txPre   string
-	txSeq   atomic.Uint64
-	params  sync.Pool
+	cfg      atomic.Pointer[Config]
+	log      *slog.Logger
+	maxBody  int64
+	limiter  ratelimit.Limiter
+	observer analytics.Observer
+	txPre    string
+	txSeq    atomic.Uint64
+	params   sync.Pool
 }
 
 // Options configure a Gateway.
@@ -31,6 +36,11 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBody caps a body that a policy buffers; 0 means assembly.DefaultMaxBody.
 	MaxBody int64
+	// Limiter counts plan rate limits; nil means in memory, for this
+	// process alone. Use a Redis limiter to share counts between gateways.
+	Limiter ratelimit.Limiter
+	// Observer receives an analytics event for every call; nil for none.
+	Observer analytics.Observer
 }
 
 // New returns a Gateway that answers 404 until a Config is stored.
@@ -43,7 +53,10 @@ func New(o Options) *Gateway {
 	}
 	var pre [4]byte
 	rand.Read(pre[:])
-	g := &Gateway{log: o.Logger, maxBody: o.MaxBody, txPre: hex.EncodeToString(pre[:])}
+	if o.Limiter == nil {
+		o.Limiter = ratelimit.NewMemory()
+	}
+	g := &Gateway{log: o.Logger, maxBody: o.MaxBody, txPre: hex.EncodeToString(pre[:]), limiter: o.Limiter, observer: o.Observer}
 	g.params.New = func() any { ps := make([]router.Param, 0, 8); return &ps }
 	return g
 }
@@ -66,12 +79,22 @@ func (g *Gateway) transactionID() string {
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	txid := g.transactionID()
+	call := &callInfo{start: time.Now(), txid: g.transactionID()}
 	// Set directly so the name keeps API Connect's spelling.
-	w.Header()["X-Global-Transaction-ID"] = []string{txid}
+	w.Header()["X-Global-Transaction-ID"] = []string{call.txid}
 	cfg := g.cfg.Load()
+	if g.observer != nil {
+		rec := &recorder{ResponseWriter: w}
+		body := &countingReader{ReadCloser: r.Body}
+		r.Body = body
+		w = rec
+		defer func() { g.observer.Observe(call.event(r, rec, body.n, cfg)) }()
+	}
 	if cfg == nil {
 		writeAPIError(w, http.StatusServiceUnavailable, "", "The gateway has no configuration loaded yet.")
+		return
+	}
+	if r.Method == http.MethodOptions && g.preflight(w, r, cfg) {
 		return
 	}
 	psp := g.params.Get().(*[]router.Param)
@@ -87,10 +110,33 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	*psp = m.Params
-	g.run(w, r, m.Value, m.Params, txid)
+	call.route = m.Value
+	g.serveRoute(w, r, cfg, call, m.Params)
 }
 
-func (g *Gateway) run(w http.ResponseWriter, r *http.Request, rt *route, params []router.Param, txid string) {
+// serveRoute identifies the client, applies the plan, runs the assembly and
+// writes its result.
+func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, cfg *Config, call *callInfo, params []router.Param) {
+	rt := call.route
+	corsHeaders(w, r, rt.api.cors)
+	if rt.sec != nil {
+		cl, creds, status, msg := cfg.access.identify(rt.sec, r)
+		if cl == nil {
+			writeAPIError(w, status, "", msg)
+			return
+		}
+		call.client = cl
+		call.plan = choosePlan(cl, rt.plans)
+		if call.plan == nil {
+			writeAPIError(w, http.StatusUnauthorized, "", msgNotSubscribed)
+			return
+		}
+		if !g.enforce(r.Context(), w, cfg, call.plan, cl) {
+			call.rateLimited = true
+			return
+		}
+		hideSecret(r, creds)
+	}
 	req := &assembly.Request{
 		Method: r.Method, URL: r.URL, Host: r.Host, Scheme: "http", Headers: r.Header, Params: params,
 		Body: assembly.StreamBody(r.Body, g.maxBody), ContentLength: r.ContentLength, RemoteAddr: r.RemoteAddr,
@@ -99,15 +145,23 @@ func (g *Gateway) run(w http.ResponseWriter, r *http.Request, rt *route, params 
 		req.Scheme = "https"
 	}
 	c := assembly.NewContext(r.Context(), req, rt.api.Info, rt.op)
-	c.TransactionID = txid
+	c.TransactionID = call.txid
 	c.Log = g.log
 	defer c.Done()
+	if call.client != nil {
+		setClientVars(c, call.client, call.plan)
+	}
 	err := rt.api.Assembly.Run(c)
+	call.backend = c.Backend
 	if err != nil {
 		e := assembly.AsError(err)
+		call.err = e
 		g.logError(c, e)
 		if errors.Is(r.Context().Err(), context.Canceled) {
 			return
+		}
+		for k, vs := range e.Headers {
+			w.Header()[k] = vs
 		}
 		writeAPIError(w, e.StatusCode(), e.StatusReason(), e.Message)
 		return
@@ -117,7 +171,26 @@ func (g *Gateway) run(w http.ResponseWriter, r *http.Request, rt *route, params 
 		echo = r.Header
 	}
 	if err := writeMessage(w, c.Message, echo, r.Method == http.MethodHead); err != nil {
-		g.log.Debug("writing the response failed", "transaction_id", txid, "error", err)
+		g.log.Debug("writing the response failed", "transaction_id", call.txid, "error", err)
+	}
+}
+
+// hideSecret removes a verified client secret from the request, so the
+// assembly and the back end never see it. The client id stays.
+func hideSecret(r *http.Request, cr *credentials) {
+	if cr == nil || !cr.hasSecret {
+		return
+	}
+	s := cr.secretParam
+	switch {
+	case s.param == "":
+		r.Header.Del("Authorization") // HTTP basic
+	case s.in == "query":
+		q := r.URL.Query()
+		q.Del(s.param)
+		r.URL.RawQuery = q.Encode()
+	default:
+		r.Header.Del(s.param)
 	}
 }
 

@@ -18,5 +18,6 @@ func Builtins() *assembly.Registry {
 	r.Register("switch", Switch)
 	r.Register("operation-switch", OperationSwitch)
 	r.Register("if", If)
+	r.Register("aws-lambda", AWSLambda)
 	return r
 }
