@@ -80,6 +80,9 @@ type Context struct {
 	Log           *slog.Logger
 	// Backend describes the last back-end call, for analytics.
 	Backend BackendCall
+	// Limits are the identified plan's limits, for the ratelimit policy;
+	// nil when the call was not identified.
+	Limits Limits
 
 	vars map[string]any
 	// Policy is the name of the policy running now, for error reports.

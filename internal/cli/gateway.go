@@ -103,11 +103,11 @@ func runGateway(ctx context.Context, f gatewayFlags, log *slog.Logger, stderr in
 		// wait for it to hand what it holds to its sinks; Run bounds that.
 		defer func() { stopQueue(); <-drained }()
 	}
-	limiter, err := rateLimiter(f, log, metrics)
+	limiter, counter, err := rateLimiter(f, log, metrics)
 	if err != nil {
 		return err
 	}
-	gw := gateway.New(gateway.Options{Logger: log, Limiter: limiter, Observer: observers})
+	gw := gateway.New(gateway.Options{Logger: log, Limiter: limiter, Counter: counter, Observer: observers})
 	src := &gateway.DirSource{Dir: f.bundleDir, Gateway: gw, Registry: policy.Builtins(), Env: &assembly.Env{Logger: log}, Log: log,
 		OnLoad: func(v int64, errs apidef.Problems) { metrics.ConfigLoaded(v, len(errs) == 0) }}
 	if ps := src.Load(); len(ps) > 0 { // Load returns errors only
@@ -162,14 +162,16 @@ func analyticsQueue(f gatewayFlags, log *slog.Logger) (*analytics.Queue, error) 
 	return analytics.NewQueue(10000, 200, time.Second, sinks, onErr), nil
 }
 
-// rateLimiter is in memory, or Redis guarded by the fail-open policy.
-func rateLimiter(f gatewayFlags, log *slog.Logger, metrics *monitor.GatewayMetrics) (ratelimit.Limiter, error) {
+// rateLimiter is in memory, or Redis guarded by the fail-open policy; the
+// counter for count limits uses the same store.
+func rateLimiter(f gatewayFlags, log *slog.Logger, metrics *monitor.GatewayMetrics) (ratelimit.Limiter, ratelimit.Counter, error) {
 	if f.redisURL == "" {
-		return ratelimit.NewMemory(), nil
+		mem := ratelimit.NewMemory()
+		return mem, mem, nil
 	}
 	opts, err := redis.ParseURL(f.redisURL)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--redis %q: %v (write redis://host:6379/0)", f.redisURL, err)}
+		return nil, nil, usageError{fmt.Errorf("--redis %q: %v (write redis://host:6379/0)", f.redisURL, err)}
 	}
 	// Fail fast while Redis is down, so calls are not held up: one dial
 	// attempt, no command retries, short timeouts.
@@ -178,11 +180,12 @@ func rateLimiter(f gatewayFlags, log *slog.Logger, metrics *monitor.GatewayMetri
 	report := ratelimit.ReportEvery(10*time.Second, func(err error, dropped uint64) {
 		log.Error("rate-limit store unreachable", "error", err, "fail_closed", f.failClosed, "more_errors", dropped)
 	})
-	g := ratelimit.NewFailOpen(ratelimit.NewRedis(redis.NewClient(opts)), f.failClosed, report)
+	store := ratelimit.NewRedis(redis.NewClient(opts))
+	g := ratelimit.NewFailOpen(store, f.failClosed, report)
 	if err := metrics.RegisterRateLimitStoreErrors(g.Errors); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return g, nil
+	return g, store, nil
 }
 
 // inFlight counts requests being served.

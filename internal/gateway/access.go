@@ -34,6 +34,7 @@ type plan struct {
 	def     *apidef.Plan
 	rates   []limit // rate-limits: per app, shared by all operations of the plan
 	bursts  []limit // burst-limits: always hard
+	named   namedLimits
 }
 
 type limit struct {

@@ -25,6 +25,7 @@ type Gateway struct {
 	log      *slog.Logger
 	maxBody  int64
 	limiter  ratelimit.Limiter
+	counter  ratelimit.Counter
 	observer analytics.Observer
 	txPre    string
 	txSeq    atomic.Uint64
@@ -39,6 +40,9 @@ type Options struct {
 	// Limiter counts plan rate limits; nil means in memory, for this
 	// process alone. Use a Redis limiter to share counts between gateways.
 	Limiter ratelimit.Limiter
+	// Counter keeps count limits (assembly-count-limits); nil means in
+	// memory. Use the same store as Limiter.
+	Counter ratelimit.Counter
 	// Observer receives an analytics event for every call; nil for none.
 	Observer analytics.Observer
 }
@@ -53,10 +57,17 @@ func New(o Options) *Gateway {
 	}
 	var pre [4]byte
 	rand.Read(pre[:])
-	if o.Limiter == nil {
-		o.Limiter = ratelimit.NewMemory()
+	if o.Limiter == nil || o.Counter == nil {
+		mem := ratelimit.NewMemory()
+		if o.Limiter == nil {
+			o.Limiter = mem
+		}
+		if o.Counter == nil {
+			o.Counter = mem
+		}
 	}
-	g := &Gateway{log: o.Logger, maxBody: o.MaxBody, txPre: hex.EncodeToString(pre[:]), limiter: o.Limiter, observer: o.Observer}
+	g := &Gateway{log: o.Logger, maxBody: o.MaxBody, txPre: hex.EncodeToString(pre[:]),
+		limiter: o.Limiter, counter: o.Counter, observer: o.Observer}
 	g.params.New = func() any { ps := make([]router.Param, 0, 8); return &ps }
 	return g
 }
@@ -150,6 +161,7 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, cfg *Config
 	defer c.Done()
 	if call.client != nil {
 		setClientVars(c, call.client, call.plan)
+		c.Limits = &planLimits{g: g, cfg: cfg, plan: call.plan, cl: call.client}
 	}
 	err := rt.api.Assembly.Run(c)
 	call.backend = c.Backend

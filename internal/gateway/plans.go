@@ -22,6 +22,7 @@ func compilePlans(products []*bundle.BundleProduct) ([]*plan, apidef.Problems) {
 			p := &plan{key: prod.Ref() + ":" + def.Name, product: prod, def: def}
 			p.rates = parseLimits(def.RateLimits, false, &ps)
 			p.bursts = parseLimits(def.BurstLimits, true, &ps)
+			p.named = compileNamed(def, &ps)
 			out = append(out, p)
 		}
 	}

@@ -191,3 +191,25 @@ func TestCORS(t *testing.T) {
 		t.Fatalf("no CORS: %d %v", r.status, r.header)
 	}
 }
+
+func TestAssemblyRateLimitPolicy(t *testing.T) {
+	srv := servePlans(t, nil)
+	url := srv.URL + "/demo/sandbox/weather/forecast"
+	gold := creds("gold-app-id", "gold-secret-1")
+	for i := 1; i <= 2; i++ {
+		if r := call(t, "GET", url, "", gold); r.status != 200 {
+			t.Fatalf("call %d: %d %s", i, r.status, r.body)
+		}
+	}
+	r := call(t, "GET", url, "", gold)
+	if r.status != 429 || r.body != `{"httpCode":"429","httpMessage":"Too Many Requests","moreInformation":"Assembly rate limit exceeded"}` {
+		t.Fatalf("call 3: %d %s", r.status, r.body)
+	}
+	if r.header.Get("X-RateLimit-Remaining") != "name=forecast,0;" {
+		t.Errorf("headers: %v", r.header)
+	}
+	// The plan-wide limit (5/minute) still has room for another operation.
+	if r := call(t, "GET", srv.URL+"/demo/sandbox/weather/current", "", gold); r.status != 200 {
+		t.Fatalf("other operation: %d %s", r.status, r.body)
+	}
+}

@@ -19,5 +19,6 @@ func Builtins() *assembly.Registry {
 	r.Register("operation-switch", OperationSwitch)
 	r.Register("if", If)
 	r.Register("aws-lambda", AWSLambda)
+	r.Register("ratelimit", RateLimit)
 	return r
 }
