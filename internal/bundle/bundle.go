@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/lestrrat-go/jwx/v3/jwk"
+
 	"github.com/portico-api/portico/internal/apidef"
 )
 
@@ -41,11 +43,25 @@ type Bundle struct {
 	Properties map[string]string
 	// TLSProfiles are TLS client profiles by name, for invoke's tls-profile.
 	TLSProfiles map[string]*tls.Config
-	APIs        []*apidef.API
-	Products    []*BundleProduct
-	Consumers   []*ConsumerOrg
+	// OAuth, when set, is how bearer tokens of oauth2 security schemes are
+	// checked.
+	OAuth     *OAuth
+	APIs      []*apidef.API
+	Products  []*BundleProduct
+	Consumers []*ConsumerOrg
 	// Files lists every document read, for reporting.
 	Files []*apidef.Document
+}
+
+// OAuth configures bearer-token client identification: tokens are JWTs
+// signed by keys of a JWKS (a file in the bundle or a URL), and name the
+// app in a client id claim.
+type OAuth struct {
+	JWKS          jwk.Set // from jwks-file
+	JWKSURL       string
+	Issuer        string
+	Audience      string
+	ClientIDClaim string // default: client_id, then azp, then cid
 }
 
 // BundleProduct is a product with its APIs resolved and its lifecycle
@@ -222,14 +238,50 @@ func (b *Bundle) readCatalog(file string) apidef.Problems {
 		}
 		b.TLSProfiles[name] = cfg
 	}
+	if on := r.Get("oauth"); !on.IsZero() {
+		o, p := b.oauth(on)
+		if p != nil {
+			ps = append(ps, *p)
+		}
+		b.OAuth = o
+	}
 	for _, k := range r.Keys() {
 		switch k {
-		case "org", "org-id", "catalog", "properties", "tls-profiles":
+		case "org", "org-id", "catalog", "properties", "tls-profiles", "oauth":
 		default:
-			ps = append(ps, r.KeyNode(k).Problem(fmt.Sprintf("unknown field %q", k), "catalog.yaml takes org, org-id, catalog, properties and tls-profiles"))
+			ps = append(ps, r.KeyNode(k).Problem(fmt.Sprintf("unknown field %q", k), "catalog.yaml takes org, org-id, catalog, properties, tls-profiles and oauth"))
 		}
 	}
 	return ps
+}
+
+// oauth reads catalog.yaml's oauth: jwks-file or jwks-url, issuer,
+// audience, client-id-claim.
+func (b *Bundle) oauth(n apidef.Node) (*OAuth, *apidef.Problem) {
+	o := &OAuth{JWKSURL: n.String("jwks-url", ""), Issuer: n.String("issuer", ""), Audience: n.String("audience", ""),
+		ClientIDClaim: n.String("client-id-claim", "")}
+	file := n.String("jwks-file", "")
+	switch {
+	case file != "" && o.JWKSURL != "":
+		p := n.Problem("give jwks-file or jwks-url, not both", "")
+		return nil, &p
+	case file != "":
+		data, err := os.ReadFile(b.path(file))
+		if err != nil {
+			p := n.Get("jwks-file").Problem(err.Error(), "give a JWKS JSON file relative to the bundle folder")
+			return nil, &p
+		}
+		set, err := jwk.Parse(data)
+		if err != nil {
+			p := n.Get("jwks-file").Problem("not a JWKS: "+err.Error(), `the file must be {"keys": [...]}`)
+			return nil, &p
+		}
+		o.JWKS = set
+	case o.JWKSURL == "":
+		p := n.Problem("oauth needs jwks-file or jwks-url", "name the keys that sign your access tokens")
+		return nil, &p
+	}
+	return o, nil
 }
 
 // tlsProfile builds a TLS client configuration: ca-file (PEM; verifies the

@@ -54,10 +54,12 @@ type access struct {
 	// slow bounds concurrent argon2id checks, so that a flood of wrong
 	// secrets cannot take every CPU.
 	slow chan struct{}
+	// bearer checks OAuth bearer tokens; nil when the catalog has no oauth.
+	bearer *bearerVerifier
 }
 
-func newAccess(orgs []*bundle.ConsumerOrg) *access {
-	a := &access{clients: map[string]*client{}, slow: make(chan struct{}, 2)}
+func newAccess(orgs []*bundle.ConsumerOrg, o *bundle.OAuth) *access {
+	a := &access{clients: map[string]*client{}, slow: make(chan struct{}, 2), bearer: newBearerVerifier(o)}
 	for _, org := range orgs {
 		for _, app := range org.Apps {
 			subs := map[string]bool{}
@@ -98,6 +100,7 @@ func (a *access) checkSecret(c *client, secret string) bool {
 type credentials struct {
 	id, secret       string
 	hasID, hasSecret bool
+	bearer           bool   // the id came from a verified bearer token
 	secretParam      scheme // where the secret came from, to strip it before the back end
 }
 
@@ -107,7 +110,7 @@ type credentials struct {
 func (a *access) identify(sec *security, r *http.Request) (*client, *credentials, int, string) {
 	var lastStatus = http.StatusUnauthorized
 	for _, alt := range sec.alternatives {
-		cr := gather(alt, r)
+		cr := a.gather(alt, r)
 		c, status := a.check(alt, cr)
 		if status == 0 {
 			return c, cr, 0, ""
@@ -120,10 +123,16 @@ func (a *access) identify(sec *security, r *http.Request) (*client, *credentials
 	return nil, nil, http.StatusUnauthorized, msgInvalidClient
 }
 
-func gather(alt []scheme, r *http.Request) *credentials {
+func (a *access) gather(alt []scheme, r *http.Request) *credentials {
 	cr := &credentials{}
 	for _, s := range alt {
 		switch s.kind {
+		case schemeBearer:
+			if tok := bearerToken(r); tok != "" && a.bearer != nil {
+				if id, err := a.bearer.clientID(r.Context(), tok); err == nil {
+					cr.id, cr.hasID, cr.bearer = id, true, true
+				}
+			}
 		case schemeClientID:
 			cr.id, cr.hasID = lookupKey(s, r)
 		case schemeClientSecret:
@@ -156,9 +165,9 @@ func (a *access) check(alt []scheme, cr *credentials) (*client, int) {
 		case schemeClientSecret, schemeBasic:
 			needSecret = true
 		case schemeBearer:
-			// Bearer tokens need an OAuth provider; none is configured
-			// for a bundle yet, so such an alternative never passes.
-			return nil, http.StatusUnauthorized
+			if !cr.bearer {
+				return nil, http.StatusUnauthorized
+			}
 		}
 	}
 	if !cr.hasID {

@@ -43,7 +43,7 @@ type route struct {
 // Compile turns a loaded bundle into a Config. It returns every problem
 // found; a Config with problems must not be served.
 func Compile(b *bundle.Bundle, reg *assembly.Registry, env *assembly.Env) (*Config, apidef.Problems) {
-	cfg := &Config{Org: b.Org, OrgID: b.OrgID, Catalog: b.Catalog, access: newAccess(b.Consumers)}
+	cfg := &Config{Org: b.Org, OrgID: b.OrgID, Catalog: b.Catalog, access: newAccess(b.Consumers, b.OAuth)}
 	rb := router.NewBuilder[*route]()
 	plans, ps := compilePlans(b.Products)
 	for _, def := range b.APIs {
