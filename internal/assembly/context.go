@@ -162,7 +162,7 @@ func (c *Context) Var(name string) (any, bool) {
 	if m, isMsg := v.(*Message); isMsg {
 		return m.document(), ok
 	}
-	return v, ok
+	return plain(v), ok
 }
 
 // Get returns a variable rendered as text ("" when unset).
@@ -272,6 +272,7 @@ func (c *Context) paramsDoc() map[string]any {
 
 func (c *Context) requestDoc() map[string]any {
 	body, _ := c.Request.Body.Value()
+	body = plain(body)
 	u := c.Request.URL
 	search := ""
 	if u.RawQuery != "" {

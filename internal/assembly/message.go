@@ -131,6 +131,18 @@ func (b *Body) Close() {
 	}
 }
 
+// Serialized is a parsed value that keeps its own serialized form, such as
+// a parsed XML document: it is written as those bytes, not as JSON.
+type Serialized interface {
+	Bytes() []byte
+}
+
+// Typed is a parsed value that knows its media type; a response whose
+// body holds one and has no Content-Type gets it.
+type Typed interface {
+	ContentType() string
+}
+
 func marshalValue(v any) ([]byte, error) {
 	switch t := v.(type) {
 	case nil:
@@ -139,6 +151,8 @@ func marshalValue(v any) ([]byte, error) {
 		return []byte(t), nil
 	case []byte:
 		return t, nil
+	case Serialized:
+		return t.Bytes(), nil
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -174,9 +188,19 @@ func (m *Message) StatusReason() string {
 	return http.StatusText(m.StatusCode())
 }
 
+// plain turns values that expressions cannot navigate (a parsed XML
+// document) into their text.
+func plain(v any) any {
+	if s, ok := v.(Serialized); ok {
+		return string(s.Bytes())
+	}
+	return v
+}
+
 // document renders the message as a JSON-like value for expressions.
 func (m *Message) document() map[string]any {
 	body, _ := m.Body.Value()
+	body = plain(body)
 	return map[string]any{
 		"headers": headerDoc(m.Headers),
 		"body":    body,
@@ -214,6 +238,8 @@ func stringify(v any) string {
 	case *Message:
 		data, _ := t.Body.Bytes()
 		return string(data)
+	case Serialized:
+		return string(t.Bytes())
 	}
 	data, err := json.Marshal(v)
 	if err != nil {

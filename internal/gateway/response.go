@@ -65,8 +65,12 @@ func writeMessage(w http.ResponseWriter, m *assembly.Message, reqHeaders http.He
 	if err != nil {
 		return err
 	}
-	if m.Body.IsParsed() && h.Get("Content-Type") == "" {
-		h.Set("Content-Type", "application/json")
+	if v, ok := m.Body.Parsed(); ok && h.Get("Content-Type") == "" {
+		ct := "application/json"
+		if t, typed := v.(assembly.Typed); typed {
+			ct = t.ContentType()
+		}
+		h.Set("Content-Type", ct)
 	}
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(m.StatusCode())

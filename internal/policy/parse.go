@@ -6,13 +6,13 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strings"
 
 	"github.com/portico-api/portico/internal/apidef"
 	"github.com/portico-api/portico/internal/assembly"
+	"github.com/portico-api/portico/internal/xmlbody"
 )
 
 // docType is what parse reads a body as.
@@ -298,9 +298,11 @@ func (p *docParser) parse(body *assembly.Body, headers http.Header) (*assembly.B
 		}
 		return assembly.ValueBody(v), nil
 	case docXML:
-		if err := checkXML(data); err != nil {
+		x, err := xmlbody.Parse(data)
+		if err != nil {
 			return nil, p.fail("the body is not well-formed XML: "+err.Error(), err)
 		}
+		return assembly.ValueBody(x), nil
 	}
 	return body, nil
 }
@@ -387,43 +389,4 @@ func jsonErrorText(err error, data []byte) string {
 		return ue.Error()
 	}
 	return err.Error()
-}
-
-// checkXML verifies that data is one well-formed XML document.
-func checkXML(data []byte) error {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = true
-	// Only the structure is checked here: a declared encoding other than
-	// UTF-8 is read as it is.
-	d.CharsetReader = func(_ string, in io.Reader) (io.Reader, error) { return in, nil }
-	depth, roots := 0, 0
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if depth == 0 {
-				roots++
-				if roots > 1 {
-					return fmt.Errorf("more than one root element (<%s> after the first)", t.Name.Local)
-				}
-			}
-			depth++
-		case xml.EndElement:
-			depth--
-		case xml.CharData:
-			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
-				return fmt.Errorf("text outside the root element")
-			}
-		}
-	}
-	if roots == 0 {
-		return fmt.Errorf("no root element")
-	}
-	return nil
 }

@@ -18,6 +18,10 @@ func Builtins() *assembly.Registry {
 	r.Register("switch", Switch)
 	r.Register("operation-switch", OperationSwitch)
 	r.Register("if", If)
+	r.Register("validate", Validate)
+	r.Register("json-to-xml", JSONToXML)
+	r.Register("xml-to-json", XMLToJSON)
+	r.Register("xslt", XSLT)
 	r.Register("aws-lambda", AWSLambda)
 	r.Register("ratelimit", RateLimit)
 	return r
