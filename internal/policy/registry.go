@@ -24,5 +24,8 @@ func Builtins() *assembly.Registry {
 	r.Register("xslt", XSLT)
 	r.Register("aws-lambda", AWSLambda)
 	r.Register("ratelimit", RateLimit)
+	r.Register("jwt-validate", JWTValidate)
+	r.Register("jwt-generate", JWTGenerate)
+	r.Register("client-security", ClientSecurity)
 	return r
 }
