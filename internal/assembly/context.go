@@ -83,6 +83,8 @@ type Context struct {
 	// Limits are the identified plan's limits, for the ratelimit policy;
 	// nil when the call was not identified.
 	Limits Limits
+	// Clients are the catalog's apps, for the client-security policy.
+	Clients Clients
 
 	vars map[string]any
 	// Policy is the name of the policy running now, for error reports.

@@ -1,12 +1,14 @@
 package gateway
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
 	"sync"
 
 	"github.com/portico-api/portico/internal/apidef"
+	"github.com/portico-api/portico/internal/assembly"
 	"github.com/portico-api/portico/internal/bundle"
 	"github.com/portico-api/portico/internal/ratelimit"
 )
@@ -194,4 +196,17 @@ func choosePlan(c *client, plans []*plan) *plan {
 		}
 	}
 	return nil
+}
+
+// Authenticate implements assembly.Clients for the client-security policy,
+// with the same checks and secret cache as identification.
+func (a *access) Authenticate(_ context.Context, id, secret string, secretRequired bool) (assembly.ClientApp, bool) {
+	c := a.clients[id]
+	if c == nil || c.app.State != "active" {
+		return assembly.ClientApp{}, false
+	}
+	if (secretRequired || secret != "") && !a.checkSecret(c, secret) {
+		return assembly.ClientApp{}, false
+	}
+	return assembly.ClientApp{ID: c.cred.ClientID, Name: c.app.Name, OrgID: c.app.Org.ID, Org: c.app.Org.Name}, true
 }

@@ -158,6 +158,7 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, cfg *Config
 	c := assembly.NewContext(r.Context(), req, rt.api.Info, rt.op)
 	c.TransactionID = call.txid
 	c.Log = g.log
+	c.Clients = cfg.access
 	defer c.Done()
 	if call.client != nil {
 		setClientVars(c, call.client, call.plan)

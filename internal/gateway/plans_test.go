@@ -3,6 +3,8 @@ package gateway_test
 import (
 	"encoding/json"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -211,5 +213,46 @@ func TestAssemblyRateLimitPolicy(t *testing.T) {
 	// The plan-wide limit (5/minute) still has room for another operation.
 	if r := call(t, "GET", srv.URL+"/demo/sandbox/weather/current", "", gold); r.status != 200 {
 		t.Fatalf("other operation: %d %s", r.status, r.body)
+	}
+}
+
+// client-security checks credentials against the catalog's apps.
+func TestClientSecurityPolicyUsesConsumerApps(t *testing.T) {
+	dir := copyBundle(t, "../../examples/plans", nil)
+	os.WriteFile(filepath.Join(dir, "cs.yaml"), []byte(`swagger: '2.0'
+info: {title: CS, x-ibm-name: cs, version: 1.0.0}
+basePath: /cs
+x-ibm-configuration:
+  gateway: datapower-api-gateway
+  assembly:
+    execute:
+      - client-security:
+          version: 2.0.0
+          extract-credential-method: header
+          id-name: X-Client-Id
+          secret-name: X-Client-Secret
+          secret-required: true
+      - set-variable:
+          version: 2.0.0
+          actions: [{set: message.body, value: 'app $(client.app.name)', type: string}]
+paths:
+  /:
+    get:
+      responses: {'200': {description: ok}}
+`), 0o644)
+	gw := serve(t, dir)
+	url := gw.URL + "/demo/sandbox/cs/"
+	r := call(t, "GET", url, "", map[string]string{"X-Client-Id": "free-app-id", "X-Client-Secret": "free-secret-2"})
+	if r.status != 200 || r.body != "app free-app" {
+		t.Fatalf("registered app: %d %s", r.status, r.body)
+	}
+	for name, h := range map[string]map[string]string{
+		"unknown client": {"X-Client-Id": "nobody", "X-Client-Secret": "x"},
+		"wrong secret":   {"X-Client-Id": "free-app-id", "X-Client-Secret": "nope"},
+		"disabled app":   {"X-Client-Id": "disabled-app-id", "X-Client-Secret": "disabled-secret-4"},
+	} {
+		if r := call(t, "GET", url, "", h); r.status != 401 {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
 	}
 }

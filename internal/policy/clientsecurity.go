@@ -238,7 +238,11 @@ func (cs *clientSecurity) run(c *assembly.Context) error {
 	if cred.ID == "" || (cs.secretRequired && (!cred.HasSecret || cred.Secret == "")) {
 		return cs.fail()
 	}
-	app, err := cs.slot.Get().AuthenticateClient(c.Ctx, c.API, cred, cs.secretRequired)
+	auth := cs.slot.Get()
+	if c.Clients != nil {
+		auth = catalogApps{c.Clients}
+	}
+	app, err := auth.AuthenticateClient(c.Ctx, c.API, cred, cs.secretRequired)
 	switch {
 	case errors.Is(err, ErrInvalidClient):
 		return cs.fail()
@@ -417,4 +421,16 @@ func csMissing(n apidef.Node, key, msg, hint string) apidef.Problem {
 		p.Line, p.Column = n.Y.Line, n.Y.Column
 	}
 	return p
+}
+
+// catalogApps authenticates against the apps of the configuration the call
+// runs on (consumers.yaml or the manager's apps).
+type catalogApps struct{ clients assembly.Clients }
+
+func (a catalogApps) AuthenticateClient(ctx context.Context, _ *assembly.APIInfo, cred ClientCredentials, secretRequired bool) (*ClientApp, error) {
+	app, ok := a.clients.Authenticate(ctx, cred.ID, cred.Secret, secretRequired)
+	if !ok {
+		return nil, ErrInvalidClient
+	}
+	return &ClientApp{ID: app.ID, Name: app.Name, Vars: map[string]any{"org": map[string]any{"id": app.OrgID, "name": app.Org}}}, nil
 }
