@@ -284,7 +284,10 @@ func TestClientSecurityHTTP(t *testing.T) {
     id-name: client_id
 ` + echo,
 	}, "")
-	srv := secGateway(t, &assembly.Env{}, map[string]string{"jwt.yaml": api})
+	// The app the credentials name is registered in consumers.yaml (its
+	// secret, "s", stored as a hash): client-security checks against it.
+	consumers := "consumer-orgs:\n  - name: org9\n    apps:\n      - name: app9\n        credentials:\n          - client-id: app-9\n            client-secret-hash: '$argon2id$v=19$m=19456,t=2,p=1$dwVBoqIIogS5uXaNSeRnQA$SQR8Gr2pHePIFcXnj5ifeKVJxMw36dBVYEL7q9xxFiI'\n"
+	srv := secGateway(t, &assembly.Env{}, map[string]string{"jwt.yaml": api, "consumers.yaml": consumers})
 	base := srv.URL + "/local/sandbox/jwt/"
 	ok := []struct {
 		path    string
@@ -302,6 +305,10 @@ func TestClientSecurityHTTP(t *testing.T) {
 		if r.header.Get("X-IBM-Client-Secret") != "" || r.header.Get("Authorization") != "" {
 			t.Errorf("%s: credentials echoed to the client", tc.path)
 		}
+	}
+	// An unregistered app is refused.
+	if r := secHTTP(t, "GET", base+"hdr", "", "X-IBM-Client-Id", "app-10", "X-IBM-Client-Secret", "s"); r.status != 401 {
+		t.Errorf("unregistered app: %d %q", r.status, r.body)
 	}
 	// The ID alone: hdr lacks the secret, basic and query the ID itself.
 	for _, path := range []string{"hdr", "basic", "query"} {
