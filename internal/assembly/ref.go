@@ -86,6 +86,9 @@ func (r Ref) Root() string {
 
 func (r Ref) String() string { return r.Name }
 
+// Segments returns the name's parts (a bracketed part may hold dots).
+func (r Ref) Segments() []string { return append([]string(nil), r.segs...) }
+
 func indexOf(segs []string, s string) int {
 	for i, x := range segs {
 		if x == s {

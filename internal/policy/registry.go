@@ -27,5 +27,8 @@ func Builtins() *assembly.Registry {
 	r.Register("jwt-validate", JWTValidate)
 	r.Register("jwt-generate", JWTGenerate)
 	r.Register("client-security", ClientSecurity)
+	r.Register("map", Map)
+	r.Register("extract", Extract)
+	r.Register("redact", Redact)
 	return r
 }
