@@ -85,6 +85,8 @@ type Context struct {
 	Limits Limits
 	// Clients are the catalog's apps, for the client-security policy.
 	Clients Clients
+	// Identity is the identified caller; nil when the call needed none.
+	Identity *Identity
 
 	vars map[string]any
 	// Policy is the name of the policy running now, for error reports.
@@ -145,6 +147,9 @@ func (c *Context) Lookup(r Ref) (any, bool) {
 	}
 	if v, ok := c.vars[r.segs[0]]; ok {
 		return walk(v, r, rest)
+	}
+	if v, ok := c.identityVar(r.segs[0], rest); ok {
+		return v, true
 	}
 	if len(r.segs) == 1 {
 		// $(name) resolves an API or catalog property directly.
@@ -482,6 +487,13 @@ func (c *Context) Root() map[string]any {
 	doc["request"] = c.requestDoc()
 	doc["message"] = c.Message.document()
 	doc["api"] = c.apiDoc()
+	for _, root := range []string{"client", "plan", "product"} {
+		if _, set := doc[root]; !set {
+			if v, ok := c.identityVar(root, nil); ok {
+				doc[root] = v
+			}
+		}
+	}
 	return doc
 }
 

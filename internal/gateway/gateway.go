@@ -161,7 +161,7 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, cfg *Config
 	c.Clients = cfg.access
 	defer c.Done()
 	if call.client != nil {
-		setClientVars(c, call.client, call.plan)
+		c.Identity = identity(call.client, call.plan)
 		c.Limits = &planLimits{g: g, cfg: cfg, plan: call.plan, cl: call.client}
 	}
 	err := rt.api.Assembly.Run(c)

@@ -131,19 +131,17 @@ func (g *Gateway) enforce(ctx context.Context, w http.ResponseWriter, cfg *Confi
 	return true
 }
 
-// setClientVars gives the assembly client.app.*, client.org.*, plan.* and
-// product.* for an identified call.
-func setClientVars(c *assembly.Context, cl *client, p *plan) {
+// identity tells the assembly who is calling (client.app.*, client.org.*,
+// plan.*, product.*).
+func identity(cl *client, p *plan) *assembly.Identity {
 	app := cl.app
-	c.SetVar("client", map[string]any{
-		"app": map[string]any{"id": cl.cred.ClientID, "name": app.Name, "title": app.Title, "lifecycle-state": "PRODUCTION"},
-		"org": map[string]any{"id": app.Org.ID, "name": app.Org.Name, "title": app.Org.Title},
-	})
-	if p == nil {
-		return
+	id := &assembly.Identity{ClientID: cl.cred.ClientID, AppName: app.Name, AppTitle: app.Title,
+		OrgID: app.Org.ID, OrgName: app.Org.Name, OrgTitle: app.Org.Title}
+	if p != nil {
+		id.PlanID, id.PlanName, id.PlanTitle = p.key, p.def.Name, p.def.Title
+		id.ProductName, id.ProductVersion, id.ProductTitle = p.product.Name, p.product.Version, p.product.Title
 	}
-	c.SetVar("plan", map[string]any{"id": p.key, "name": p.def.Name, "title": p.def.Title, "version": p.product.Version})
-	c.SetVar("product", map[string]any{"name": p.product.Name, "version": p.product.Version, "title": p.product.Title})
+	return id
 }
 
 // noPlanWarning explains an operation no one can call.
