@@ -18,6 +18,8 @@ func Builtins() *assembly.Registry {
 	r.Register("switch", Switch)
 	r.Register("operation-switch", OperationSwitch)
 	r.Register("if", If)
+	r.Register("gatewayscript", GatewayScript)
+	r.Register("javascript", JavaScript)
 	r.Register("validate", Validate)
 	r.Register("json-to-xml", JSONToXML)
 	r.Register("xml-to-json", XMLToJSON)
