@@ -120,8 +120,9 @@ func (g *Gateway) enforce(ctx context.Context, w http.ResponseWriter, cfg *Confi
 	}
 	h := w.Header()
 	if limitHdr.Len() > 0 {
-		h.Set("X-RateLimit-Limit", limitHdr.String())
-		h.Set("X-RateLimit-Remaining", remainHdr.String())
+		// Set directly so the names keep API Connect's spelling.
+		h["X-RateLimit-Limit"] = []string{limitHdr.String()}
+		h["X-RateLimit-Remaining"] = []string{remainHdr.String()}
 	}
 	if refused {
 		h.Set("Retry-After", strconv.FormatInt(retry, 10))

@@ -70,9 +70,10 @@ func RateLimit(b *assembly.Builder, n apidef.Node) assembly.Policy {
 				continue
 			}
 			if r.Known && !r.Allowed && r.HardLimit {
-				h := http.Header{}
-				h.Set("X-RateLimit-Limit", "name="+u.name+","+strconv.FormatInt(r.Limit, 10)+";")
-				h.Set("X-RateLimit-Remaining", "name="+u.name+","+strconv.FormatInt(r.Remaining, 10)+";")
+				h := http.Header{
+					"X-RateLimit-Limit":     {"name=" + u.name + "," + strconv.FormatInt(r.Limit, 10) + ";"},
+					"X-RateLimit-Remaining": {"name=" + u.name + "," + strconv.FormatInt(r.Remaining, 10) + ";"},
+				}
 				return &assembly.Error{Name: assembly.AssemblyRateLimitError, Status: http.StatusTooManyRequests,
 					Message: "Assembly rate limit exceeded", Headers: h}
 			}
