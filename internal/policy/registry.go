@@ -32,5 +32,6 @@ func Builtins() *assembly.Registry {
 	r.Register("map", Map)
 	r.Register("extract", Extract)
 	r.Register("redact", Redact)
+	r.Register("ltpa-generate", LTPAGenerate)
 	return r
 }
