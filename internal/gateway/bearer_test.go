@@ -117,8 +117,8 @@ func TestBearerTokenIdentifiesTheApp(t *testing.T) {
 	bearer := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
 
 	r := call(t, "GET", url, "", bearer(good.token(t, map[string]any{"client_id": "partner-client"})))
-	if r.status != 200 || r.body != "hello partner-app" {
-		t.Fatalf("valid token: %d %s", r.status, r.body)
+	if r.Status != 200 || r.Body != "hello partner-app" {
+		t.Fatalf("valid token: %d %s", r.Status, r.Body)
 	}
 	for name, tok := range map[string]string{
 		"signed by another key": other.token(t, map[string]any{"client_id": "partner-client"}),
@@ -128,12 +128,12 @@ func TestBearerTokenIdentifiesTheApp(t *testing.T) {
 		"wrong audience":        good.token(t, map[string]any{"client_id": "partner-client", "aud": "other-api"}),
 		"not a JWT":             "abc.def.ghi",
 	} {
-		if r := call(t, "GET", url, "", bearer(tok)); r.status != 401 || !strings.Contains(r.body, "Invalid client id or secret.") {
-			t.Errorf("%s: %d %s", name, r.status, r.body)
+		if r := call(t, "GET", url, "", bearer(tok)); r.Status != 401 || !strings.Contains(r.Body, "Invalid client id or secret.") {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
 		}
 	}
-	if r := call(t, "GET", url, "", nil); r.status != 401 {
-		t.Errorf("no token: %d", r.status)
+	if r := call(t, "GET", url, "", nil); r.Status != 401 {
+		t.Errorf("no token: %d", r.Status)
 	}
 }
 
@@ -148,8 +148,8 @@ func TestBearerJWKSFromURLIsCached(t *testing.T) {
 	gw := serve(t, oauthBundle(t, "oauth:\n  jwks-url: "+idp.URL+"\n"))
 	tok := s.token(t, map[string]any{"azp": "partner-client"})
 	for i := 0; i < 5; i++ {
-		if r := call(t, "GET", gw.URL+"/local/sandbox/orders/", "", map[string]string{"Authorization": "Bearer " + tok}); r.status != 200 {
-			t.Fatalf("call %d: %d %s", i, r.status, r.body)
+		if r := call(t, "GET", gw.URL+"/local/sandbox/orders/", "", map[string]string{"Authorization": "Bearer " + tok}); r.Status != 200 {
+			t.Fatalf("call %d: %d %s", i, r.Status, r.Body)
 		}
 	}
 	if n := fetches.Load(); n != 1 {

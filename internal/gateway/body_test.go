@@ -41,8 +41,8 @@ paths:
 			os.WriteFile(filepath.Join(dir, "b.yaml"), []byte(api), 0o644)
 			gw := serve(t, dir)
 			r := call(t, "POST", gw.URL+"/local/sandbox/b/", `{"item":"tea"}`, map[string]string{"Content-Type": "application/json"})
-			if r.status != 200 || !strings.Contains(r.header.Get("X-Item"), "tea") {
-				t.Fatalf("got %d, x-item %q", r.status, r.header.Get("X-Item"))
+			if r.Status != 200 || !strings.Contains(r.Header.Get("X-Item"), "tea") {
+				t.Fatalf("got %d, x-item %q", r.Status, r.Header.Get("X-Item"))
 			}
 			if _, body := be.last(t); body != `{"item":"tea"}` {
 				t.Fatalf("the back end got %q", body)

@@ -14,6 +14,7 @@ import (
 	"github.com/portico-api/portico/internal/assembly"
 	"github.com/portico-api/portico/internal/bundle"
 	"github.com/portico-api/portico/internal/gateway"
+	"github.com/portico-api/portico/internal/gatewaytest"
 	"github.com/portico-api/portico/internal/policy"
 )
 
@@ -115,46 +116,25 @@ func copyBundle(t *testing.T, src string, replace map[string]string) string {
 // serve loads dir into a gateway behind a real HTTP server.
 func serve(t *testing.T, dir string) *httptest.Server {
 	t.Helper()
-	b, ps := bundle.Load(dir)
-	if errs := ps.Errors(); len(errs) > 0 {
-		t.Fatalf("bundle problems:\n%v", errs)
-	}
-	cfg, ps := gateway.Compile(b, policy.Builtins(), &assembly.Env{})
-	if errs := ps.Errors(); len(errs) > 0 {
-		t.Fatalf("compile problems:\n%v", errs)
-	}
-	g := gateway.New(gateway.Options{})
-	g.Store(cfg)
-	srv := httptest.NewServer(g)
-	t.Cleanup(srv.Close)
-	return srv
+	return gatewaytest.Serve(t, dir, policy.Builtins(), &assembly.Env{}, gateway.Options{})
 }
 
-type result struct {
-	status int
-	header http.Header
-	body   string
-}
+// result is a response read in full.
+type result = gatewaytest.Response
 
+// call sends one request, headers set from a map, and checks that the
+// response carries a transaction ID.
 func call(t *testing.T, method, url, body string, headers map[string]string) result {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	var pairs []string
 	for k, v := range headers {
-		req.Header.Set(k, v)
+		pairs = append(pairs, k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.Header.Get("X-Global-Transaction-ID") == "" {
+	r := gatewaytest.Call(t, method, url, body, pairs...)
+	if r.Header.Get("X-Global-Transaction-ID") == "" {
 		t.Errorf("%s %s: no X-Global-Transaction-ID", method, url)
 	}
-	return result{resp.StatusCode, resp.Header, string(data)}
+	return r
 }
 
 func TestPoliciesExample(t *testing.T) {
@@ -165,11 +145,11 @@ func TestPoliciesExample(t *testing.T) {
 
 	t.Run("invoke with header and parameter control, parse, set-variable, switch", func(t *testing.T) {
 		r := call(t, "GET", base+"/orders/42?fields=a&drop=1", "", map[string]string{"X-Secret-Token": "s", "X-Trace": "on", "X-Keep": "k"})
-		if r.status != 200 || !strings.Contains(r.body, `"status":"shipped"`) {
-			t.Fatalf("got %d %s", r.status, r.body)
+		if r.Status != 200 || !strings.Contains(r.Body, `"status":"shipped"`) {
+			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
-		if r.header.Get("X-Order-Status") != "shipped" || r.header.Get("X-Traced") != "yes" {
-			t.Errorf("headers from set-variable: %v", r.header)
+		if r.Header.Get("X-Order-Status") != "shipped" || r.Header.Get("X-Traced") != "yes" {
+			t.Errorf("headers from set-variable: %v", r.Header)
 		}
 		seen, _ := be.last(t)
 		if seen.URL.Path != "/orders/42" || seen.URL.RawQuery != "fields=a" {
@@ -184,8 +164,8 @@ func TestPoliciesExample(t *testing.T) {
 	})
 	t.Run("invoke POST with body and basic auth, status from set-variable", func(t *testing.T) {
 		r := call(t, "POST", base+"/orders/", `{"item":"tea"}`, map[string]string{"Content-Type": "application/json"})
-		if r.status != 201 || !strings.Contains(r.body, `"method":"POST"`) {
-			t.Fatalf("got %d %s", r.status, r.body)
+		if r.Status != 201 || !strings.Contains(r.Body, `"method":"POST"`) {
+			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
 		seen, body := be.last(t)
 		user, pass, _ := seen.BasicAuth()
@@ -195,60 +175,60 @@ func TestPoliciesExample(t *testing.T) {
 	})
 	t.Run("token flow: invoke output, parse input, bearer header", func(t *testing.T) {
 		r := call(t, "GET", base+"/orders/token-flow", "", nil)
-		if r.status != 200 || !strings.Contains(r.body, `"ok":true`) {
-			t.Fatalf("got %d %s", r.status, r.body)
+		if r.Status != 200 || !strings.Contains(r.Body, `"ok":true`) {
+			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
 	})
 	t.Run("OperationError caught", func(t *testing.T) {
 		r := call(t, "GET", base+"/orders/status/500", "", nil)
-		if r.status != 502 || r.body != `{"error":"back end failed","status":500}` {
-			t.Fatalf("got %d %s", r.status, r.body)
+		if r.Status != 502 || r.Body != `{"error":"back end failed","status":500}` {
+			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
-		if r := call(t, "GET", base+"/orders/status/204", "", nil); r.status != 204 {
-			t.Fatalf("a 2xx is not an error: got %d", r.status)
+		if r := call(t, "GET", base+"/orders/status/204", "", nil); r.Status != 204 {
+			t.Fatalf("a 2xx is not an error: got %d", r.Status)
 		}
 	})
 	t.Run("ConnectionError caught", func(t *testing.T) {
 		r := call(t, "GET", base+"/orders/unavailable", "", nil)
-		if r.status != 503 || r.body != "the order service is unavailable" {
-			t.Fatalf("got %d %s", r.status, r.body)
+		if r.Status != 503 || r.Body != "the order service is unavailable" {
+			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
 	})
 	t.Run("custom throw caught by name", func(t *testing.T) {
 		r := call(t, "GET", base+"/orders/teapot", "", nil)
-		if r.status != 418 || r.body != "caught Teapot: short and stout" {
-			t.Fatalf("got %d %s", r.status, r.body)
+		if r.Status != 418 || r.Body != "caught Teapot: short and stout" {
+			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
 	})
 	t.Run("uncaught throw answers in API Connect's shape", func(t *testing.T) {
 		r := call(t, "PUT", base+"/orders/42/lock", "", nil)
 		want := `{"httpCode":"409","httpMessage":"Conflict","moreInformation":"order 42 is locked"}`
-		if r.status != 409 || r.body != want {
-			t.Fatalf("got %d %s", r.status, r.body)
+		if r.Status != 409 || r.Body != want {
+			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
 	})
 	t.Run("404 and 405", func(t *testing.T) {
 		r := call(t, "GET", base+"/nothing/here", "", nil)
-		if r.status != 404 || r.body != `{"httpCode":"404","httpMessage":"Not Found","moreInformation":"No resources match requested URI"}` {
-			t.Fatalf("404: got %d %s", r.status, r.body)
+		if r.Status != 404 || r.Body != `{"httpCode":"404","httpMessage":"Not Found","moreInformation":"No resources match requested URI"}` {
+			t.Fatalf("404: got %d %s", r.Status, r.Body)
 		}
 		r = call(t, "DELETE", base+"/orders/42", "", nil)
-		if r.status != 405 || !strings.Contains(r.body, `"httpCode":"405"`) || !strings.Contains(r.header.Get("Allow"), "GET") {
-			t.Fatalf("405: got %d %s allow %q", r.status, r.body, r.header.Get("Allow"))
+		if r.Status != 405 || !strings.Contains(r.Body, `"httpCode":"405"`) || !strings.Contains(r.Header.Get("Allow"), "GET") {
+			t.Fatalf("405: got %d %s allow %q", r.Status, r.Body, r.Header.Get("Allow"))
 		}
 	})
 	t.Run("v5: if, proxy, activity-log, JavaScript conditions", func(t *testing.T) {
 		r := call(t, "GET", base+"/legacy/passthrough?a=1&b=2", "", map[string]string{"Content-Type": "application/xml", "X-Anything": "kept"})
-		if r.status != 200 || !strings.Contains(r.body, `"query":"a=1\u0026b=2"`) && !strings.Contains(r.body, `"query":"a=1&b=2"`) {
-			t.Fatalf("got %d %s", r.status, r.body)
+		if r.Status != 200 || !strings.Contains(r.Body, `"query":"a=1\u0026b=2"`) && !strings.Contains(r.Body, `"query":"a=1&b=2"`) {
+			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
 		seen, _ := be.last(t)
 		if seen.Header.Get("X-Legacy-Format") != "xml" || seen.Header.Get("X-Anything") != "kept" {
 			t.Errorf("proxy forwards every header, incl. those set by if: %v", seen.Header)
 		}
 		r = call(t, "POST", base+"/legacy/other", "ignored", map[string]string{"Content-Type": "text/plain"})
-		if r.status != 204 || r.body != "" {
-			t.Fatalf("otherwise branch: got %d %q", r.status, r.body)
+		if r.Status != 204 || r.Body != "" {
+			t.Fatalf("otherwise branch: got %d %q", r.Status, r.Body)
 		}
 	})
 }
@@ -256,14 +236,14 @@ func TestPoliciesExample(t *testing.T) {
 func TestQuickstartExample(t *testing.T) {
 	gw := serve(t, "../../examples/quickstart")
 	r := call(t, "GET", gw.URL+"/local/sandbox/quickstart/hello?name=Ada", "", map[string]string{"Authorization": "Basic c2VjcmV0"})
-	if r.status != 200 || r.body != `{"message":"Hello, Ada!","api":"quickstart"}` {
-		t.Fatalf("got %d %s", r.status, r.body)
+	if r.Status != 200 || r.Body != `{"message":"Hello, Ada!","api":"quickstart"}` {
+		t.Fatalf("got %d %s", r.Status, r.Body)
 	}
-	if r.header.Get("Authorization") != "" || r.header.Get("Content-Type") != "application/json" {
-		t.Errorf("request headers must not be echoed; set ones must be sent: %v", r.header)
+	if r.Header.Get("Authorization") != "" || r.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("request headers must not be echoed; set ones must be sent: %v", r.Header)
 	}
 	r = call(t, "GET", gw.URL+"/local/sandbox/quickstart/hello", "", nil)
-	if r.body != `{"message":"Hello, world!","api":"quickstart"}` {
-		t.Fatalf("default name: %s", r.body)
+	if r.Body != `{"message":"Hello, world!","api":"quickstart"}` {
+		t.Fatalf("default name: %s", r.Body)
 	}
 }

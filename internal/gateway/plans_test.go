@@ -84,16 +84,16 @@ func TestClientIdentification(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := call(t, "GET", url, "", tc.headers)
-			if r.status != tc.wantStatus || r.body != tc.wantBody {
-				t.Fatalf("got %d %s, want %d %s", r.status, r.body, tc.wantStatus, tc.wantBody)
+			if r.Status != tc.wantStatus || r.Body != tc.wantBody {
+				t.Fatalf("got %d %s, want %d %s", r.Status, r.Body, tc.wantStatus, tc.wantBody)
 			}
 		})
 	}
 	t.Run("subscribed app", func(t *testing.T) {
 		r := call(t, "GET", url, "", creds("gold-app-id", "gold-secret-1"))
 		var got map[string]string
-		if err := json.Unmarshal([]byte(r.body), &got); err != nil || r.status != 200 {
-			t.Fatalf("got %d %s", r.status, r.body)
+		if err := json.Unmarshal([]byte(r.Body), &got); err != nil || r.Status != 200 {
+			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
 		want := map[string]string{"forecast": "sunny", "app": "gold-app", "org": "acme", "plan": "gold", "product": "weather-product", "secret": ""}
 		for k, v := range want {
@@ -103,8 +103,8 @@ func TestClientIdentification(t *testing.T) {
 		}
 	})
 	t.Run("operation without security", func(t *testing.T) {
-		if r := call(t, "GET", srv.URL+"/demo/sandbox/weather/public", "", nil); r.status != 200 {
-			t.Fatalf("got %d %s", r.status, r.body)
+		if r := call(t, "GET", srv.URL+"/demo/sandbox/weather/public", "", nil); r.Status != 200 {
+			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
 	})
 }
@@ -115,32 +115,32 @@ func TestPlanRateLimit(t *testing.T) {
 	gold := creds("gold-app-id", "gold-secret-1")
 	for i := 1; i <= 5; i++ {
 		r := call(t, "GET", url, "", gold)
-		if r.status != 200 {
-			t.Fatalf("call %d: %d %s", i, r.status, r.body)
+		if r.Status != 200 {
+			t.Fatalf("call %d: %d %s", i, r.Status, r.Body)
 		}
-		if got, want := r.header.Get("X-RateLimit-Remaining"), "name=default,"+strconv.Itoa(5-i)+";"; got != want {
+		if got, want := r.Header.Get("X-RateLimit-Remaining"), "name=default,"+strconv.Itoa(5-i)+";"; got != want {
 			t.Errorf("call %d: X-RateLimit-Remaining %q, want %q", i, got, want)
 		}
-		if got := r.header.Get("X-RateLimit-Limit"); got != "name=default,5;" {
+		if got := r.Header.Get("X-RateLimit-Limit"); got != "name=default,5;" {
 			t.Errorf("X-RateLimit-Limit = %q", got)
 		}
 	}
 	r := call(t, "GET", url, "", gold)
-	if r.status != 429 || r.body != `{"httpCode":"429","httpMessage":"Too Many Requests","moreInformation":"Rate Limit exceeded"}` {
-		t.Fatalf("call 6: %d %s", r.status, r.body)
+	if r.Status != 429 || r.Body != `{"httpCode":"429","httpMessage":"Too Many Requests","moreInformation":"Rate Limit exceeded"}` {
+		t.Fatalf("call 6: %d %s", r.Status, r.Body)
 	}
-	if r.header.Get("X-RateLimit-Remaining") != "name=default,0;" || r.header.Get("Retry-After") == "" {
-		t.Errorf("429 headers: %v", r.header)
+	if r.Header.Get("X-RateLimit-Remaining") != "name=default,0;" || r.Header.Get("Retry-After") == "" {
+		t.Errorf("429 headers: %v", r.Header)
 	}
 	// A soft limit reports but does not refuse.
 	free := creds("free-app-id", "free-secret-2")
 	for i := 1; i <= 4; i++ {
 		r := call(t, "GET", url, "", free)
-		if r.status != 200 {
-			t.Fatalf("soft limit, call %d: %d", i, r.status)
+		if r.Status != 200 {
+			t.Fatalf("soft limit, call %d: %d", i, r.Status)
 		}
-		if i > 2 && r.header.Get("X-RateLimit-Remaining") != "name=default,0;" {
-			t.Errorf("soft limit, call %d: remaining %q", i, r.header.Get("X-RateLimit-Remaining"))
+		if i > 2 && r.Header.Get("X-RateLimit-Remaining") != "name=default,0;" {
+			t.Errorf("soft limit, call %d: remaining %q", i, r.Header.Get("X-RateLimit-Remaining"))
 		}
 	}
 }
@@ -174,23 +174,23 @@ func TestCORS(t *testing.T) {
 	url := srv.URL + "/demo/sandbox/weather/current"
 	r := call(t, "OPTIONS", url, "", map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "GET",
 		"Access-Control-Request-Headers": "X-IBM-Client-Id, X-IBM-Client-Secret"})
-	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
-		r.header.Get("Access-Control-Allow-Methods") != "GET, HEAD" ||
-		r.header.Get("Access-Control-Allow-Headers") != "X-IBM-Client-Id, X-IBM-Client-Secret" {
-		t.Fatalf("preflight (no credentials needed): %d %v", r.status, r.header)
+	if r.Status != 200 || r.Header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		r.Header.Get("Access-Control-Allow-Methods") != "GET, HEAD" ||
+		r.Header.Get("Access-Control-Allow-Headers") != "X-IBM-Client-Id, X-IBM-Client-Secret" {
+		t.Fatalf("preflight (no credentials needed): %d %v", r.Status, r.Header)
 	}
 	h := creds("gold-app-id", "gold-secret-1")
 	h["Origin"] = "https://app.example"
 	r = call(t, "GET", url, "", h)
-	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
-		r.header.Get("Access-Control-Expose-Headers") == "" {
-		t.Fatalf("actual request: %d %v", r.status, r.header)
+	if r.Status != 200 || r.Header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		r.Header.Get("Access-Control-Expose-Headers") == "" {
+		t.Fatalf("actual request: %d %v", r.Status, r.Header)
 	}
 	// An API without CORS gets no preflight answer: OPTIONS is not one of its verbs.
 	gw := serve(t, "../../examples/quickstart")
 	r = call(t, "OPTIONS", gw.URL+"/local/sandbox/quickstart/hello", "", map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "GET"})
-	if r.status != 405 || r.header.Get("Access-Control-Allow-Origin") != "" {
-		t.Fatalf("no CORS: %d %v", r.status, r.header)
+	if r.Status != 405 || r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("no CORS: %d %v", r.Status, r.Header)
 	}
 }
 
@@ -199,20 +199,20 @@ func TestAssemblyRateLimitPolicy(t *testing.T) {
 	url := srv.URL + "/demo/sandbox/weather/forecast"
 	gold := creds("gold-app-id", "gold-secret-1")
 	for i := 1; i <= 2; i++ {
-		if r := call(t, "GET", url, "", gold); r.status != 200 {
-			t.Fatalf("call %d: %d %s", i, r.status, r.body)
+		if r := call(t, "GET", url, "", gold); r.Status != 200 {
+			t.Fatalf("call %d: %d %s", i, r.Status, r.Body)
 		}
 	}
 	r := call(t, "GET", url, "", gold)
-	if r.status != 429 || r.body != `{"httpCode":"429","httpMessage":"Too Many Requests","moreInformation":"Assembly rate limit exceeded"}` {
-		t.Fatalf("call 3: %d %s", r.status, r.body)
+	if r.Status != 429 || r.Body != `{"httpCode":"429","httpMessage":"Too Many Requests","moreInformation":"Assembly rate limit exceeded"}` {
+		t.Fatalf("call 3: %d %s", r.Status, r.Body)
 	}
-	if r.header.Get("X-RateLimit-Remaining") != "name=forecast,0;" {
-		t.Errorf("headers: %v", r.header)
+	if r.Header.Get("X-RateLimit-Remaining") != "name=forecast,0;" {
+		t.Errorf("headers: %v", r.Header)
 	}
 	// The plan-wide limit (5/minute) still has room for another operation.
-	if r := call(t, "GET", srv.URL+"/demo/sandbox/weather/current", "", gold); r.status != 200 {
-		t.Fatalf("other operation: %d %s", r.status, r.body)
+	if r := call(t, "GET", srv.URL+"/demo/sandbox/weather/current", "", gold); r.Status != 200 {
+		t.Fatalf("other operation: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -243,16 +243,16 @@ paths:
 	gw := serve(t, dir)
 	url := gw.URL + "/demo/sandbox/cs/"
 	r := call(t, "GET", url, "", map[string]string{"X-Client-Id": "free-app-id", "X-Client-Secret": "free-secret-2"})
-	if r.status != 200 || r.body != "app free-app" {
-		t.Fatalf("registered app: %d %s", r.status, r.body)
+	if r.Status != 200 || r.Body != "app free-app" {
+		t.Fatalf("registered app: %d %s", r.Status, r.Body)
 	}
 	for name, h := range map[string]map[string]string{
 		"unknown client": {"X-Client-Id": "nobody", "X-Client-Secret": "x"},
 		"wrong secret":   {"X-Client-Id": "free-app-id", "X-Client-Secret": "nope"},
 		"disabled app":   {"X-Client-Id": "disabled-app-id", "X-Client-Secret": "disabled-secret-4"},
 	} {
-		if r := call(t, "GET", url, "", h); r.status != 401 {
-			t.Errorf("%s: %d %s", name, r.status, r.body)
+		if r := call(t, "GET", url, "", h); r.Status != 401 {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
 		}
 	}
 }

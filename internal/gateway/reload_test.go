@@ -87,7 +87,7 @@ func TestReloadOnChangeKeepsLastGoodOnError(t *testing.T) {
 	watching := make(chan error, 1)
 	go func() { watching <- src.Watch(ctx) }()
 
-	get := func() string { return call(t, "GET", srv.URL+"/local/sandbox/greet/", "", nil).body }
+	get := func() string { return call(t, "GET", srv.URL+"/local/sandbox/greet/", "", nil).Body }
 	if got := get(); got != "hello" {
 		t.Fatalf("before: %q", got)
 	}
@@ -171,12 +171,12 @@ func TestInFlightRequestFinishesOnOldConfig(t *testing.T) {
 	if errs := src.Load(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	if r := call(t, "GET", srv.URL+"/local/sandbox/greet/", "", nil); !strings.Contains(r.body, `"method":"GET"`) {
-		t.Fatalf("new requests use the new configuration: %d %s", r.status, r.body)
+	if r := call(t, "GET", srv.URL+"/local/sandbox/greet/", "", nil); !strings.Contains(r.Body, `"method":"GET"`) {
+		t.Fatalf("new requests use the new configuration: %d %s", r.Status, r.Body)
 	}
 	close(release)
-	if r := <-done; r.status != 200 || r.body != "slow" {
-		t.Fatalf("the in-flight request must finish on the old configuration: %d %q", r.status, r.body)
+	if r := <-done; r.Status != 200 || r.Body != "slow" {
+		t.Fatalf("the in-flight request must finish on the old configuration: %d %q", r.Status, r.Body)
 	}
 }
 

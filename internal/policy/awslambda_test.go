@@ -4,8 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,7 +16,7 @@ import (
 	"github.com/portico-api/portico/internal/apidef"
 	"github.com/portico-api/portico/internal/assembly"
 	"github.com/portico-api/portico/internal/bundle"
-	"github.com/portico-api/portico/internal/gateway"
+	"github.com/portico-api/portico/internal/gatewaytest"
 	"github.com/portico-api/portico/internal/policy/lambda"
 	"github.com/portico-api/portico/internal/policy/lambda/fakeaws"
 )
@@ -122,56 +120,13 @@ x-ibm-configuration:
 // Env (so a fresh client pool that sees the test's environment).
 func slServeBundle(t *testing.T, files map[string]string) *httptest.Server {
 	t.Helper()
-	dir := t.TempDir()
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return slServeDir(t, dir, &assembly.Env{})
+	return slServeDir(t, gatewaytest.WriteFiles(t, files), &assembly.Env{})
 }
 
 // slServeDir loads a bundle folder into the gateway behind an HTTP server.
 func slServeDir(t *testing.T, dir string, env *assembly.Env) *httptest.Server {
 	t.Helper()
-	b, ps := bundle.Load(dir)
-	if errs := ps.Errors(); len(errs) > 0 {
-		t.Fatalf("bundle problems:\n%v", errs)
-	}
-	cfg, ps := gateway.Compile(b, Builtins(), env)
-	if errs := ps.Errors(); len(errs) > 0 {
-		t.Fatalf("compile problems:\n%v", errs)
-	}
-	g := gateway.New(gateway.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	g.Store(cfg)
-	srv := httptest.NewServer(g)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-type slResult struct {
-	status int
-	header http.Header
-	body   string
-}
-
-// slCall sends one request; headers are name, value pairs.
-func slCall(t *testing.T, method, url, body string, headers ...string) slResult {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Add(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return slResult{resp.StatusCode, resp.Header, string(data)}
+	return gatewaytest.Serve(t, dir, Builtins(), env, quietGateway)
 }
 
 const slRoleAssembly = `execute:
@@ -191,9 +146,9 @@ func TestAWSLambdaAssumeRole(t *testing.T) {
 	url := gw.URL + "/acme/sandbox/lambda/echo"
 	for i := range 3 {
 		body := fmt.Sprintf(`{"n":%d}`, i)
-		r := slCall(t, "POST", url, body, "Content-Type", "application/json")
-		if r.status != 200 || r.body != body || r.header.Get("Content-Type") != "application/json" {
-			t.Fatalf("call %d: got %d %q %v (rejections %v)", i, r.status, r.body, r.header, w.acct.Rejections())
+		r := gatewaytest.Call(t, "POST", url, body, "Content-Type", "application/json")
+		if r.Status != 200 || r.Body != body || r.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("call %d: got %d %q %v (rejections %v)", i, r.Status, r.Body, r.Header, w.acct.Rejections())
 		}
 	}
 	var wg sync.WaitGroup
@@ -201,8 +156,8 @@ func TestAWSLambdaAssumeRole(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if r := slCall(t, "POST", url, `{}`); r.status != 200 {
-				t.Errorf("concurrent call: %d %s", r.status, r.body)
+			if r := gatewaytest.Call(t, "POST", url, `{}`); r.Status != 200 {
+				t.Errorf("concurrent call: %d %s", r.Status, r.Body)
 			}
 		}()
 	}
@@ -236,8 +191,8 @@ func TestAWSLambdaRefreshesCredentials(t *testing.T) {
 	w.acct.TokenTTL = 30 * time.Second // inside the one-minute refresh window
 	gw := slServeBundle(t, map[string]string{"catalog.yaml": w.catalog(), "api.yaml": lambdaAPI(slRoleAssembly)})
 	for range 3 {
-		if r := slCall(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{}`); r.status != 200 {
-			t.Fatalf("got %d %s", r.status, r.body)
+		if r := gatewaytest.Call(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{}`); r.Status != 200 {
+			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
 	}
 	if n := len(w.acct.AssumeRoleCalls()); n != 3 {
@@ -263,9 +218,9 @@ func TestAWSLambdaAccessKeys(t *testing.T) {
       aws_lambda_endpoint: $(lambda-endpoint)
 `
 	gw := slServeBundle(t, map[string]string{"catalog.yaml": w.catalog(), "api.yaml": lambdaAPI(asm)})
-	r := slCall(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", "plain text")
-	if r.status != 200 || r.body != `"plain text"` {
-		t.Fatalf("got %d %q (a text body goes as a JSON string)", r.status, r.body)
+	r := gatewaytest.Call(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", "plain text")
+	if r.Status != 200 || r.Body != `"plain text"` {
+		t.Fatalf("got %d %q (a text body goes as a JSON string)", r.Status, r.Body)
 	}
 	if n := len(w.acct.AssumeRoleCalls()); n != 0 {
 		t.Errorf("access keys need no STS, got %d AssumeRole calls", n)
@@ -274,7 +229,7 @@ func TestAWSLambdaAccessKeys(t *testing.T) {
 	if inv.Caller.ARN != w.caller.ARN || inv.Caller.SessionToken != "" || inv.Qualifier != "prod" {
 		t.Errorf("invocation: caller %+v qualifier %q", inv.Caller, inv.Qualifier)
 	}
-	if strings.Contains(r.body, callerSecret) {
+	if strings.Contains(r.Body, callerSecret) {
 		t.Error("the secret was echoed")
 	}
 }
@@ -292,8 +247,8 @@ func TestAWSLambdaGatewayCredentials(t *testing.T) {
       aws_lambda_endpoint: $(lambda-endpoint)
 `
 	gw := slServeBundle(t, map[string]string{"catalog.yaml": w.catalog(), "api.yaml": lambdaAPI(asm)})
-	if r := slCall(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `[1,2]`); r.status != 200 || r.body != `[1,2]` {
-		t.Fatalf("got %d %s", r.status, r.body)
+	if r := gatewaytest.Call(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `[1,2]`); r.Status != 200 || r.Body != `[1,2]` {
+		t.Fatalf("got %d %s", r.Status, r.Body)
 	}
 	if inv := w.acct.Invocations()[0]; inv.Caller.ARN != w.gateway.ARN {
 		t.Errorf("caller %s, want the gateway's own identity", inv.Caller.ARN)
@@ -314,8 +269,8 @@ func TestAWSLambdaEndpointsFromEnvironment(t *testing.T) {
       aws_assume_role_arn: $(role)
 `
 	gw := slServeBundle(t, map[string]string{"catalog.yaml": w.catalog(), "api.yaml": lambdaAPI(asm)})
-	if r := slCall(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{"env":true}`); r.status != 200 || r.body != `{"env":true}` {
-		t.Fatalf("got %d %s (rejections %v)", r.status, r.body, w.acct.Rejections())
+	if r := gatewaytest.Call(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{"env":true}`); r.Status != 200 || r.Body != `{"env":true}` {
+		t.Fatalf("got %d %s (rejections %v)", r.Status, r.Body, w.acct.Rejections())
 	}
 	if len(w.acct.AssumeRoleCalls()) != 1 || len(w.acct.Invocations()) != 1 {
 		t.Errorf("the fakes were not called through the environment's endpoints")
@@ -341,9 +296,9 @@ func TestAWSLambdaInvocationTypes(t *testing.T) {
 	}{{"Event", 202}, {"DryRun", 204}, {"request-response", 200}} {
 		gw := slServeBundle(t, map[string]string{"catalog.yaml": w.catalog(),
 			"api.yaml": lambdaAPI(strings.Replace(asm, "$(request.headers.x-type)", tc.typ, 1))})
-		r := slCall(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{"x":1}`)
-		if r.status != tc.status {
-			t.Errorf("%s: got %d %s", tc.typ, r.status, r.body)
+		r := gatewaytest.Call(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{"x":1}`)
+		if r.Status != tc.status {
+			t.Errorf("%s: got %d %s", tc.typ, r.Status, r.Body)
 		}
 		invs := w.acct.Invocations()
 		if got := invs[len(invs)-1].InvocationType; !strings.EqualFold(strings.ReplaceAll(tc.typ, "-", ""), got) {
@@ -408,10 +363,10 @@ func TestAWSLambdaProxyPayload(t *testing.T) {
 	gw := slServeBundle(t, map[string]string{"catalog.yaml": w.catalog(), "api.yaml": lambdaAPI(asm)})
 	base := gw.URL + "/acme/sandbox/lambda"
 
-	r := slCall(t, "POST", base+"/items/42?q=x&q=y", `{"item":"tea"}`, "X-Test", "one", "Content-Type", "application/json")
-	if r.status != 201 || r.body != "created 42" || r.header.Get("X-Fn") != "yes" ||
-		strings.Join(r.header.Values("Set-Cookie"), ",") != "a=1,b=2" || r.header.Get("Content-Type") != "application/json" {
-		t.Fatalf("proxy answer mapped to %d %q %v", r.status, r.body, r.header)
+	r := gatewaytest.Call(t, "POST", base+"/items/42?q=x&q=y", `{"item":"tea"}`, "X-Test", "one", "Content-Type", "application/json")
+	if r.Status != 201 || r.Body != "created 42" || r.Header.Get("X-Fn") != "yes" ||
+		strings.Join(r.Header.Values("Set-Cookie"), ",") != "a=1,b=2" || r.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("proxy answer mapped to %d %q %v", r.Status, r.Body, r.Header)
 	}
 	ev := events[0]
 	if ev.HTTPMethod != "POST" || ev.Path != "/items/42" || ev.Resource != "/items/{id}" || ev.PathParameters["id"] != "42" ||
@@ -425,17 +380,17 @@ func TestAWSLambdaProxyPayload(t *testing.T) {
 		t.Errorf("requestContext: %+v", rc)
 	}
 
-	r = slCall(t, "POST", base+"/items/7?answer=binary", "\xff\xfe")
-	if r.status != 200 || r.body != "\x89PNG" || r.header.Get("Content-Type") != "image/png" {
-		t.Errorf("base64 answer mapped to %d %q %v", r.status, r.body, r.header)
+	r = gatewaytest.Call(t, "POST", base+"/items/7?answer=binary", "\xff\xfe")
+	if r.Status != 200 || r.Body != "\x89PNG" || r.Header.Get("Content-Type") != "image/png" {
+		t.Errorf("base64 answer mapped to %d %q %v", r.Status, r.Body, r.Header)
 	}
 	if ev := events[1]; !ev.IsBase64Encoded || ev.Body == nil || *ev.Body != base64.StdEncoding.EncodeToString([]byte("\xff\xfe")) {
 		t.Errorf("a binary body must go base64: %+v", ev)
 	}
 
-	r = slCall(t, "POST", base+"/items/7?answer=malformed", "")
-	if r.status != 502 || !strings.Contains(r.body, "statusCode") {
-		t.Errorf("malformed proxy answer: got %d %s", r.status, r.body)
+	r = gatewaytest.Call(t, "POST", base+"/items/7?answer=malformed", "")
+	if r.Status != 502 || !strings.Contains(r.Body, "statusCode") {
+		t.Errorf("malformed proxy answer: got %d %s", r.Status, r.Body)
 	}
 }
 
@@ -496,25 +451,25 @@ func TestAWSLambdaErrors(t *testing.T) {
 			if lam == "" {
 				lam = w.srv.Lambda.URL
 			}
-			r := slCall(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{}`, "X-Function", tc.function, "X-Role", tc.role, "X-Lambda", lam)
-			if r.status != tc.status || r.header.Get("X-Error") != tc.errName {
-				t.Fatalf("got %d %q %q, want %d %s", r.status, r.header.Get("X-Error"), r.body, tc.status, tc.errName)
+			r := gatewaytest.Call(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{}`, "X-Function", tc.function, "X-Role", tc.role, "X-Lambda", lam)
+			if r.Status != tc.status || r.Header.Get("X-Error") != tc.errName {
+				t.Fatalf("got %d %q %q, want %d %s", r.Status, r.Header.Get("X-Error"), r.Body, tc.status, tc.errName)
 			}
 			for _, s := range tc.says {
-				if !strings.Contains(r.body, s) {
-					t.Errorf("message %q does not say %q", r.body, s)
+				if !strings.Contains(r.Body, s) {
+					t.Errorf("message %q does not say %q", r.Body, s)
 				}
 			}
 			for _, secret := range []string{gatewaySecret, callerSecret, "session-"} {
-				if strings.Contains(r.body, secret) {
-					t.Errorf("message %q gives away a secret", r.body)
+				if strings.Contains(r.Body, secret) {
+					t.Errorf("message %q gives away a secret", r.Body)
 				}
 			}
 		})
 	}
 	// STS is not asked again at once after refusing.
 	before := len(w.acct.AssumeRoleCalls())
-	slCall(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{}`, "X-Function", "echo", "X-Role", otherRole, "X-Lambda", w.srv.Lambda.URL)
+	gatewaytest.Call(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{}`, "X-Function", "echo", "X-Role", otherRole, "X-Lambda", w.srv.Lambda.URL)
 	if after := len(w.acct.AssumeRoleCalls()); after != before {
 		t.Errorf("a refusal was not remembered: %d more AssumeRole calls", after-before)
 	}
@@ -529,12 +484,12 @@ func TestAWSLambdaUncaughtFunctionError(t *testing.T) {
 	}})
 	asm := strings.Replace(slRoleAssembly, "function_name: echo", "function_name: boom", 1)
 	gw := slServeBundle(t, map[string]string{"catalog.yaml": w.catalog(), "api.yaml": lambdaAPI(asm)})
-	r := slCall(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{}`)
+	r := gatewaytest.Call(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{}`)
 	var shape struct{ HTTPCode, HTTPMessage, MoreInformation string }
-	json.Unmarshal([]byte(r.body), &shape)
-	if r.status != 502 || shape.HTTPCode != "502" || !strings.Contains(shape.MoreInformation, "TypeError: x is undefined") ||
+	json.Unmarshal([]byte(r.Body), &shape)
+	if r.Status != 502 || shape.HTTPCode != "502" || !strings.Contains(shape.MoreInformation, "TypeError: x is undefined") ||
 		!strings.Contains(shape.MoreInformation, "Handled") {
-		t.Errorf("got %d %s", r.status, r.body)
+		t.Errorf("got %d %s", r.Status, r.Body)
 	}
 }
 
@@ -544,9 +499,9 @@ func TestAWSLambdaNoGatewayCredentials(t *testing.T) {
 	w := newLambdaWorld(t)
 	slIsolateAWS(t, "", "")
 	gw := slServeBundle(t, map[string]string{"catalog.yaml": w.catalog(), "api.yaml": lambdaAPI(slErrorAssembly)})
-	r := slCall(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{}`, "X-Function", "echo", "X-Role", w.role, "X-Lambda", w.srv.Lambda.URL)
-	if r.status != 500 || r.header.Get("X-Error") != "LambdaCredentialsError" || !strings.Contains(r.body, "AWS_ACCESS_KEY_ID") {
-		t.Fatalf("got %d %q %s", r.status, r.header.Get("X-Error"), r.body)
+	r := gatewaytest.Call(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{}`, "X-Function", "echo", "X-Role", w.role, "X-Lambda", w.srv.Lambda.URL)
+	if r.Status != 500 || r.Header.Get("X-Error") != "LambdaCredentialsError" || !strings.Contains(r.Body, "AWS_ACCESS_KEY_ID") {
+		t.Fatalf("got %d %q %s", r.Status, r.Header.Get("X-Error"), r.Body)
 	}
 	if len(w.acct.AssumeRoleCalls()) != 0 {
 		t.Error("STS was called without credentials")
@@ -563,8 +518,8 @@ func TestAWSLambdaSharedAcrossReloads(t *testing.T) {
 	env := &assembly.Env{}
 	for range 2 {
 		gw := slServeDir(t, dir, env)
-		if r := slCall(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{}`); r.status != 200 {
-			t.Fatalf("got %d %s", r.status, r.body)
+		if r := gatewaytest.Call(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{}`); r.Status != 200 {
+			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
 	}
 	if n := len(w.acct.AssumeRoleCalls()); n != 1 {
@@ -670,9 +625,9 @@ func TestAWSLambdaCorpusRuns(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", srv.Lambda.URL)
 	g := slServeBundle(t, map[string]string{"api.yaml": string(api),
 		"catalog.yaml": "org: acme\norg-id: " + lambdaOrgID + "\ncatalog: sandbox\n"})
-	r := slCall(t, "GET", g.URL+"/acme/sandbox/publish-test/", "")
-	if r.status != 200 || r.body != `"RESPONSE"` {
-		t.Fatalf("got %d %s (rejections %v)", r.status, r.body, acct.Rejections())
+	r := gatewaytest.Call(t, "GET", g.URL+"/acme/sandbox/publish-test/", "")
+	if r.Status != 200 || r.Body != `"RESPONSE"` {
+		t.Fatalf("got %d %s (rejections %v)", r.Status, r.Body, acct.Rejections())
 	}
 	if calls := acct.AssumeRoleCalls(); len(calls) != 1 || calls[0].RoleARN != role || calls[0].ExternalID != lambdaOrgID {
 		t.Errorf("AssumeRole calls: %+v", calls)
@@ -691,8 +646,8 @@ func TestAWSLambdaTimeout(t *testing.T) {
 	}})
 	asm := strings.Replace(slRoleAssembly, "function_name: echo", "function_name: slow\n      timeout: 1", 1)
 	gw := slServeBundle(t, map[string]string{"catalog.yaml": w.catalog(), "api.yaml": lambdaAPI(asm)})
-	r := slCall(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{}`)
-	if r.status != 504 || !strings.Contains(r.body, "did not answer within 1s") {
-		t.Errorf("got %d %s", r.status, r.body)
+	r := gatewaytest.Call(t, "POST", gw.URL+"/acme/sandbox/lambda/echo", `{}`)
+	if r.Status != 504 || !strings.Contains(r.Body, "did not answer within 1s") {
+		t.Errorf("got %d %s", r.Status, r.Body)
 	}
 }

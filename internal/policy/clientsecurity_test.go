@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/portico-api/portico/internal/assembly"
+	"github.com/portico-api/portico/internal/gatewaytest"
 )
 
 // clientAsm is a client-security policy with settings, then a
@@ -87,7 +88,7 @@ func TestClientSecurityExtract(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := secVar(t, c, "client.app.id"); got != "app-1" {
+			if got := varOf(t, c, "client.app.id"); got != "app-1" {
 				t.Errorf("client.app.id = %v", got)
 			}
 			if c.Message.Headers.Get("X-App") != "app-1" {
@@ -125,7 +126,7 @@ func TestClientSecurityRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := secRunDoc(t, secDoc(clientAsm(tc.settings)), "GET", "/sec/things", `{"id":"x"}`, tc.headers...)
 			wantUnauthorizedErr(t, err, "Invalid client id or secret.")
-			if e := secError(t, err); e.Message != "Invalid client id or secret." || e.Policy != "client-security" {
+			if e := asmError(t, err); e.Message != "Invalid client id or secret." || e.Policy != "client-security" {
 				t.Errorf("error = %+v", e)
 			}
 			if _, ok := c.Var("client.app.id"); ok {
@@ -138,7 +139,7 @@ func TestClientSecurityRefuses(t *testing.T) {
 func TestClientSecurityOptions(t *testing.T) {
 	// secret-required: false needs the ID only.
 	c, err := secRunDoc(t, secDoc(clientAsm("secret-required: false\n    id-name: X-Id")), "GET", "/sec/things", "", "X-Id", "app-2")
-	if err != nil || secVar(t, c, "client.app.id") != "app-2" {
+	if err != nil || varOf(t, c, "client.app.id") != "app-2" {
 		t.Fatalf("secret-required false: %v", err)
 	}
 	// stop-on-error: false lets the flow go on, unidentified.
@@ -200,7 +201,7 @@ func TestClientSecurityAuthenticator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if secVar(t, c, "client.app.name") != "App One" || secVar(t, c, "client.app.lifecycle-state") != "PRODUCTION" {
+	if varOf(t, c, "client.app.name") != "App One" || varOf(t, c, "client.app.lifecycle-state") != "PRODUCTION" {
 		t.Errorf("client.app = %v", c.Root()["client"])
 	}
 	if fake.seen[0].Secret != "right" || !fake.seen[0].HasSecret {
@@ -209,7 +210,7 @@ func TestClientSecurityAuthenticator(t *testing.T) {
 	_, err = call("app-1", "wrong")
 	wantUnauthorizedErr(t, err, "Invalid client id or secret.")
 	_, err = call("broken", "x")
-	if e := secError(t, err); e.Name != assembly.RuntimeError || e.Message != "client-security: checking the client credentials failed" {
+	if e := asmError(t, err); e.Name != assembly.RuntimeError || e.Message != "client-security: checking the client credentials failed" {
 		t.Errorf("error = %s %q", e.Name, e.Message)
 	}
 
@@ -248,7 +249,7 @@ execute:
 	// third-party fails when it runs.
 	_, err := secRunDoc(t, secDoc(clientAsm("extract-credential-method: http\n    client-auth-method: third-party\n    user-registry: corp-ldap")),
 		"GET", "/sec/things", "", "Authorization", secBasic("a", "b"))
-	if e := secError(t, err); e.Name != assembly.RuntimeError || !strings.Contains(e.Message, `user-registry "corp-ldap"`) {
+	if e := asmError(t, err); e.Name != assembly.RuntimeError || !strings.Contains(e.Message, `user-registry "corp-ldap"`) {
 		t.Errorf("error = %s %q", e.Name, e.Message)
 	}
 }
@@ -298,24 +299,24 @@ func TestClientSecurityHTTP(t *testing.T) {
 		{"query?client_id=app-9", nil},
 	}
 	for _, tc := range ok {
-		r := secHTTP(t, "GET", base+tc.path, "", tc.headers...)
-		if r.status != 200 || r.body != "hello app-9" || r.header.Get("X-App") != "app-9" {
-			t.Errorf("%s: %d %q", tc.path, r.status, r.body)
+		r := gatewaytest.Call(t, "GET", base+tc.path, "", tc.headers...)
+		if r.Status != 200 || r.Body != "hello app-9" || r.Header.Get("X-App") != "app-9" {
+			t.Errorf("%s: %d %q", tc.path, r.Status, r.Body)
 		}
-		if r.header.Get("X-IBM-Client-Secret") != "" || r.header.Get("Authorization") != "" {
+		if r.Header.Get("X-IBM-Client-Secret") != "" || r.Header.Get("Authorization") != "" {
 			t.Errorf("%s: credentials echoed to the client", tc.path)
 		}
 	}
 	// An unregistered app is refused.
-	if r := secHTTP(t, "GET", base+"hdr", "", "X-IBM-Client-Id", "app-10", "X-IBM-Client-Secret", "s"); r.status != 401 {
-		t.Errorf("unregistered app: %d %q", r.status, r.body)
+	if r := gatewaytest.Call(t, "GET", base+"hdr", "", "X-IBM-Client-Id", "app-10", "X-IBM-Client-Secret", "s"); r.Status != 401 {
+		t.Errorf("unregistered app: %d %q", r.Status, r.Body)
 	}
 	// The ID alone: hdr lacks the secret, basic and query the ID itself.
 	for _, path := range []string{"hdr", "basic", "query"} {
-		r := secHTTP(t, "GET", base+path, "", "X-IBM-Client-Id", "app-9")
-		e := secAPIError(t, r)
-		if r.status != 401 || e["httpCode"] != "401" || e["httpMessage"] != "Unauthorized" || e["moreInformation"] != "Invalid client id or secret." {
-			t.Errorf("%s: %d %q", path, r.status, r.body)
+		r := gatewaytest.Call(t, "GET", base+path, "", "X-IBM-Client-Id", "app-9")
+		e := errorBody(t, r)
+		if r.Status != 401 || e["httpCode"] != "401" || e["httpMessage"] != "Unauthorized" || e["moreInformation"] != "Invalid client id or secret." {
+			t.Errorf("%s: %d %q", path, r.Status, r.Body)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/portico-api/portico/internal/assembly"
 	"github.com/portico-api/portico/internal/bundle"
+	"github.com/portico-api/portico/internal/gatewaytest"
 )
 
 // End-to-end test of examples/ibm-cloud-functions: the example bundle,
@@ -162,14 +163,14 @@ func TestIBMCloudFunctionsExample(t *testing.T) {
 	}
 	cloud := newFakeIBMCloud(t)
 	gw := slServeDir(t, slExampleBundle(t, cloud.URL), &assembly.Env{})
-	r := slCall(t, "POST", gw.URL+"/demo/sandbox/functions/hello?debug=1", `{"name":"John"}`,
+	r := gatewaytest.Call(t, "POST", gw.URL+"/demo/sandbox/functions/hello?debug=1", `{"name":"John"}`,
 		"Content-Type", "application/json", "X-Client-Secret", "do-not-forward")
-	if r.status != 200 {
-		t.Fatalf("got %d %s (fake problems %v)", r.status, r.body, cloud.problems)
+	if r.Status != 200 {
+		t.Fatalf("got %d %s (fake problems %v)", r.Status, r.Body, cloud.problems)
 	}
 	var got map[string]any
-	if err := json.Unmarshal([]byte(r.body), &got); err != nil || len(got) != 1 || got["payload"] != "Hello John" {
-		t.Errorf("want the mapped result {\"payload\":\"Hello John\"}, got %s", r.body)
+	if err := json.Unmarshal([]byte(r.Body), &got); err != nil || len(got) != 1 || got["payload"] != "Hello John" {
+		t.Errorf("want the mapped result {\"payload\":\"Hello John\"}, got %s", r.Body)
 	}
 	if len(cloud.problems) > 0 || cloud.iamCalls != 1 {
 		t.Errorf("fake problems %v, IAM calls %d", cloud.problems, cloud.iamCalls)
@@ -193,11 +194,11 @@ func TestIBMCloudFunctionsBadAPIKey(t *testing.T) {
 	data, _ := os.ReadFile(cat)
 	os.WriteFile(cat, slSetProperties(t, data, map[string]string{"iam-apikey": "wrong"}), 0o644)
 	gw := slServeDir(t, dir, &assembly.Env{})
-	r := slCall(t, "POST", gw.URL+"/demo/sandbox/functions/hello", `{"name":"John"}`, "Content-Type", "application/json")
-	if r.status != 400 || !strings.Contains(r.body, "400") || len(cloud.seen) != 0 {
-		t.Errorf("got %d %s; the function was called %d times", r.status, r.body, len(cloud.seen))
+	r := gatewaytest.Call(t, "POST", gw.URL+"/demo/sandbox/functions/hello", `{"name":"John"}`, "Content-Type", "application/json")
+	if r.Status != 400 || !strings.Contains(r.Body, "400") || len(cloud.seen) != 0 {
+		t.Errorf("got %d %s; the function was called %d times", r.Status, r.Body, len(cloud.seen))
 	}
-	if strings.Contains(r.body, "wrong") {
-		t.Errorf("the API key was echoed: %s", r.body)
+	if strings.Contains(r.Body, "wrong") {
+		t.Errorf("the API key was echoed: %s", r.Body)
 	}
 }

@@ -91,7 +91,7 @@ execute:
       transform: $ + 1
 `)
 	_, err := txRun(t, doc, "POST", "/test/items", `{"a":1}`)
-	e := txError(t, err)
+	e := asmError(t, err)
 	if e.Name != assembly.TransformError || e.StatusCode() != 500 || e.Policy != "extract" ||
 		!strings.Contains(e.Message, "message.body is not parsed data: add a parse policy") {
 		t.Errorf("error = %+v", e)
@@ -156,18 +156,18 @@ func TestExtractEndToEnd(t *testing.T) {
     - capture: $.results
       transform: $[0].generated_text
 `
-	srv := txServe(t, map[string]string{"api.yaml": txDoc(apidef.GatewayAPI, "", "execute:\n"+parseStep+extract)})
+	srv := serveFiles(t, map[string]string{"api.yaml": txDoc(apidef.GatewayAPI, "", "execute:\n"+parseStep+extract)})
 	res := txCall(t, srv, "POST", `{"results":[{"generated_text":"hi"}],"model":"m"}`, "Content-Type", "application/json")
 	var got any
-	if err := json.Unmarshal([]byte(res.body), &got); err != nil || res.status != 200 {
-		t.Fatalf("%d %s", res.status, res.body)
+	if err := json.Unmarshal([]byte(res.Body), &got); err != nil || res.Status != 200 {
+		t.Fatalf("%d %s", res.Status, res.Body)
 	}
 	txWantJSON(t, got, `{"results":"hi","model":"m"}`)
 
 	// Without parse, the API Gateway's rule: the input must be parsed.
-	srv = txServe(t, map[string]string{"api.yaml": txDoc(apidef.GatewayAPI, "", "execute:\n"+extract)})
+	srv = serveFiles(t, map[string]string{"api.yaml": txDoc(apidef.GatewayAPI, "", "execute:\n"+extract)})
 	res = txCall(t, srv, "POST", `{"results":[]}`)
-	if res.status != 500 || !strings.Contains(res.body, "not parsed data") || !strings.Contains(res.body, `"httpCode":"500"`) {
-		t.Errorf("unparsed: %d %s", res.status, res.body)
+	if res.Status != 500 || !strings.Contains(res.Body, "not parsed data") || !strings.Contains(res.Body, `"httpCode":"500"`) {
+		t.Errorf("unparsed: %d %s", res.Status, res.Body)
 	}
 }

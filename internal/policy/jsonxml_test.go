@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,8 +15,7 @@ import (
 
 	"github.com/portico-api/portico/internal/apidef"
 	"github.com/portico-api/portico/internal/assembly"
-	"github.com/portico-api/portico/internal/bundle"
-	"github.com/portico-api/portico/internal/gateway"
+	"github.com/portico-api/portico/internal/gatewaytest"
 	"github.com/portico-api/portico/internal/xmlbody"
 )
 
@@ -103,32 +101,13 @@ x-ibm-configuration:
 // xvDoc returns an API document: head (xvHead unless given) on gateway gw,
 // with asm (written from column 0) as its assembly.
 func xvDoc(gw, asm string) string {
-	head := strings.Replace(xvHead, "GATEWAY", gw, 1)
-	var b strings.Builder
-	b.WriteString(head)
-	for _, line := range strings.Split(strings.Trim(asm, "\n"), "\n") {
-		if strings.TrimSpace(line) != "" {
-			b.WriteString("    ")
-		}
-		b.WriteString(line)
-		b.WriteByte('\n')
-	}
-	return b.String()
+	return gatewaytest.WithAssembly(strings.Replace(xvHead, "GATEWAY", gw, 1), asm)
 }
 
 // xvCompile loads doc from dir and compiles its assembly.
 func xvCompile(t testing.TB, doc, dir string) (*assembly.Assembly, *apidef.API, apidef.Problems) {
 	t.Helper()
-	d, err := apidef.Parse("test.yaml", []byte(doc))
-	if err != nil {
-		t.Fatalf("parse: %v\n%s", err, doc)
-	}
-	api, ps := apidef.LoadAPI(d)
-	if len(ps) > 0 {
-		t.Fatalf("load: %v", ps)
-	}
-	a, ps := assembly.CompileAPI(Builtins(), api, nil, dir)
-	return a, api, ps
+	return compileTestDocIn(t, doc, dir)
 }
 
 // xvMust compiles doc, which must have no problems at all.
@@ -165,17 +144,13 @@ func xvProblem(t testing.TB, doc, at, msg string, warn bool) {
 // xvContext makes the context of one request to api; headers are name,
 // value pairs. The operation is found by verb and path.
 func xvContext(api *apidef.API, method, path, body string, headers ...string) *assembly.Context {
-	r := httptest.NewRequest(method, path, nil)
-	for i := 0; i+1 < len(headers); i += 2 {
-		r.Header.Add(headers[i], headers[i+1])
-	}
-	req := &assembly.Request{Method: r.Method, URL: r.URL, Host: r.Host, Scheme: "http", Headers: r.Header,
-		Body: assembly.StreamBody(io.NopCloser(strings.NewReader(body)), 0), ContentLength: -1}
+	req := gatewaytest.Request(method, path, body, headers...)
+	req.ContentLength = -1
 	info := &assembly.APIInfo{Name: api.Name, Version: api.Version, BasePath: api.BasePath,
 		Properties: map[string]*assembly.Template{}}
 	var op *assembly.OperationInfo
 	for _, o := range api.Operations {
-		if o.Method == method && api.BasePath+o.Path == r.URL.Path {
+		if o.Method == method && api.BasePath+o.Path == req.URL.Path {
 			op = &assembly.OperationInfo{ID: o.ID, Path: o.Path, Method: o.Method}
 		}
 	}
@@ -204,80 +179,13 @@ func xvOK(t testing.TB, doc, method, path, body string, headers ...string) *asse
 func xvFail(t testing.TB, doc, method, path, body string, headers ...string) *assembly.Error {
 	t.Helper()
 	_, err := xvRun(t, doc, method, path, body, headers...)
-	var e *assembly.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("want an *assembly.Error, got %T %v", err, err)
-	}
-	return e
-}
-
-// xvBody is the message body as text.
-func xvBody(t testing.TB, c *assembly.Context) string {
-	t.Helper()
-	data, err := c.Message.Body.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
-}
-
-// xvServe serves API files (name → text) through the gateway.
-func xvServe(t testing.TB, files map[string]string) *httptest.Server {
-	t.Helper()
-	dir := t.TempDir()
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, ps := bundle.Load(dir)
-	if errs := ps.Errors(); len(errs) > 0 {
-		t.Fatalf("bundle problems:\n%v", errs)
-	}
-	cfg, ps := gateway.Compile(b, Builtins(), &assembly.Env{})
-	if errs := ps.Errors(); len(errs) > 0 {
-		t.Fatalf("compile problems:\n%v", errs)
-	}
-	g := gateway.New(gateway.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	g.Store(cfg)
-	srv := httptest.NewServer(g)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-type xvResponse struct {
-	status int
-	header http.Header
-	body   string
+	return asmError(t, err)
 }
 
 // xvCall sends a request to path (under the default org and catalog).
-func xvCall(t testing.TB, srv *httptest.Server, method, path, body string, headers ...string) xvResponse {
+func xvCall(t testing.TB, srv *httptest.Server, method, path, body string, headers ...string) gatewaytest.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+"/local/sandbox"+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Add(headers[i], headers[i+1])
-	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return xvResponse{resp.StatusCode, resp.Header, string(data)}
-}
-
-// xvErrorBody decodes API Connect's error response.
-func xvErrorBody(t testing.TB, r xvResponse) map[string]string {
-	t.Helper()
-	var e map[string]string
-	if err := json.Unmarshal([]byte(r.body), &e); err != nil {
-		t.Fatalf("error body %q is not API Connect's shape: %v", r.body, err)
-	}
-	return e
+	return gatewaytest.Call(t, method, srv.URL+"/local/sandbox"+path, body, headers...)
 }
 
 // ---------------------------------------------------------------------------
@@ -291,7 +199,7 @@ execute:
 `), "POST", "/xv/echo", `{"order": {"id": 7, "name": "box", "items": [{"sku": "A1"}, {"sku": "B2"}], "gift": false, "note": null}}`,
 		"Content-Type", "application/json")
 	want := `<order><id>7</id><name>box</name><items><sku>A1</sku></items><items><sku>B2</sku></items><gift>false</gift><note/></order>`
-	if got := xvBody(t, c); got != want {
+	if got := bodyText(t, c); got != want {
 		t.Errorf("body = %s\nwant   %s", got, want)
 	}
 	if ct := c.Message.Headers.Get("Content-Type"); ct != "application/xml" {
@@ -318,7 +226,7 @@ execute:
     conversionType: relaxed-badgerfish
 `), "POST", "/xv/echo", `{"m:doc": {"@xmlns": {"m": "urn:m"}, "@id": "9", "z": {"$": "last"}, "a": "first"}}`)
 	want := `<m:doc xmlns:m="urn:m" id="9"><a>first</a><z>last</z></m:doc>`
-	if got := xvBody(t, c); got != want {
+	if got := bodyText(t, c); got != want {
 		t.Errorf("body = %s\nwant   %s", got, want)
 	}
 }
@@ -338,7 +246,7 @@ execute:
 - json-to-xml:
     `+tc.settings+`
 `), "POST", "/xv/echo", tc.body, "Content-Type", "application/json")
-		if got := xvBody(t, c); got != tc.want {
+		if got := bodyText(t, c); got != tc.want {
 			t.Errorf("%s / %s: body = %s, want %s", tc.settings, tc.body, got, tc.want)
 		}
 	}
@@ -525,7 +433,7 @@ catch:
       - set: message.body
         value: 'caught $(error.name) $(error.status.code)'
 `), "POST", "/xv/echo", "<a>", "Content-Type", "application/xml")
-	if got := xvBody(t, c); got != "caught TransformError 400" {
+	if got := bodyText(t, c); got != "caught TransformError 400" {
 		t.Errorf("body = %q", got)
 	}
 }
@@ -599,34 +507,34 @@ execute:
     version: 2.0.0
     conversionType: apicv5
 `), "BACKEND", backend.URL, 1)
-	srv := xvServe(t, map[string]string{"api.yaml": doc})
+	srv := serveFiles(t, map[string]string{"api.yaml": doc})
 
 	r := xvCall(t, srv, "POST", "/xv/echo", `{"req": {"name": "n", "qty": 2}}`, "Content-Type", "application/json")
-	if r.status != 200 {
-		t.Fatalf("status %d: %s", r.status, r.body)
+	if r.Status != 200 {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
 	}
 	if seenType != "application/xml" || seenBody != `<req><name>n</name><qty>2</qty></req>` {
 		t.Errorf("back end got %q %s", seenType, seenBody)
 	}
-	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("response Content-Type = %q", ct)
 	}
 	var got any
-	json.Unmarshal([]byte(r.body), &got)
+	json.Unmarshal([]byte(r.Body), &got)
 	if want := map[string]any{"result": map[string]any{"@status": "ok", "id": "42"}}; !reflect.DeepEqual(got, want) {
-		t.Errorf("response = %s", r.body)
+		t.Errorf("response = %s", r.Body)
 	}
 
 	// Bad XML from the client: TransformError, 400, in API Connect's shape.
-	srv2 := xvServe(t, map[string]string{"api.yaml": xvDoc(apidef.GatewayAPI, `
+	srv2 := serveFiles(t, map[string]string{"api.yaml": xvDoc(apidef.GatewayAPI, `
 execute:
 - xml-to-json:
     version: 2.0.0
 `)})
 	r = xvCall(t, srv2, "POST", "/xv/echo", `<a><b></a>`, "Content-Type", "application/xml")
-	e := xvErrorBody(t, r)
-	if r.status != 400 || e["httpCode"] != "400" || !strings.Contains(e["moreInformation"], "not well-formed XML") {
-		t.Errorf("status %d, body %s", r.status, r.body)
+	e := errorBody(t, r)
+	if r.Status != 400 || e["httpCode"] != "400" || !strings.Contains(e["moreInformation"], "not well-formed XML") {
+		t.Errorf("status %d, body %s", r.Status, r.Body)
 	}
 }
 

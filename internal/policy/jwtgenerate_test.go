@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portico-api/portico/internal/assembly"
+	"github.com/portico-api/portico/internal/gatewaytest"
 )
 
 // jwtRoundTrip generates a token with gen's settings, then validates it with
@@ -75,14 +76,14 @@ func TestJWTGenerateRoundTrip(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := jwtRoundTrip(t, tc.props, tc.gen, tc.val)
-			tok := secVar(t, c, "my.jwt").(string)
+			tok := varOf(t, c, "my.jwt").(string)
 			hdr, _ := jwtHeader(tok)
 			raw, _ := json.Marshal(hdr)
 			seg, _, _ := strings.Cut(tok, ".")
 			if !strings.Contains(string(secB64Decode(t, seg)), tc.header) {
 				t.Errorf("header %s lacks %s", raw, tc.header)
 			}
-			claims := secVar(t, c, "decoded.claims").(map[string]any)
+			claims := varOf(t, c, "decoded.claims").(map[string]any)
 			checkGenerated(t, claims)
 		})
 	}
@@ -129,7 +130,7 @@ func TestJWTGenerateEncrypted(t *testing.T) {
 	c := jwtRoundTrip(t, props,
 		"jws-alg: RS256\n    jws-crypto: signer\n    jwe-alg: RSA-OAEP-256\n    jwe-enc: A256GCM\n    jwe-crypto: enc-pub",
 		"jws-crypto: verifier\n    jwe-crypto: enc-priv")
-	tok := secVar(t, c, "my.jwt").(string)
+	tok := varOf(t, c, "my.jwt").(string)
 	if strings.Count(tok, ".") != 4 {
 		t.Fatalf("not a JWE: %d parts", strings.Count(tok, ".")+1)
 	}
@@ -137,12 +138,12 @@ func TestJWTGenerateEncrypted(t *testing.T) {
 	if hdr.Alg != "RSA-OAEP-256" || hdr.Enc != "A256GCM" || hdr.Cty != "JWT" {
 		t.Errorf("header = %+v", hdr)
 	}
-	checkGenerated(t, secVar(t, c, "decoded.claims").(map[string]any))
+	checkGenerated(t, varOf(t, c, "decoded.claims").(map[string]any))
 
 	// Encrypted only, with a shared key and the default enc.
 	secret := testJWK(t, []byte("0123456789abcdef0123456789abcdef"), "", "")
 	c = jwtRoundTrip(t, nil, "jwe-alg: A256KW\n    jwe-jwk: '"+secret+"'", "jwe-jwk: '"+secret+"'")
-	hdr, _ = jwtHeader(secVar(t, c, "my.jwt").(string))
+	hdr, _ = jwtHeader(varOf(t, c, "my.jwt").(string))
 	if hdr.Enc != defaultJWEEnc || hdr.Cty != "" {
 		t.Errorf("header = %+v", hdr)
 	}
@@ -200,7 +201,7 @@ execute:
 	if err := a.Run(c); err != nil {
 		t.Fatal(err)
 	}
-	tok := secVar(t, c, "generated.jwt").(string)
+	tok := varOf(t, c, "generated.jwt").(string)
 	hdr, _ := jwtHeader(tok)
 	parts := strings.Split(tok, ".")
 	var claims map[string]any
@@ -235,7 +236,7 @@ execute:
     version: 2.0.0
     `+tc.settings+`
 `), "GET", "/sec/things", "", "X-Key", pub)
-			e := secError(t, err)
+			e := asmError(t, err)
 			if e.Name != assembly.RuntimeError || e.StatusCode() != 500 || !strings.Contains(e.Message, tc.msg) {
 				t.Errorf("error = %s %d %q", e.Name, e.StatusCode(), e.Message)
 			}
@@ -321,22 +322,22 @@ func TestJWTGenerateValidateHTTP(t *testing.T) {
 		"  signing-cert: |\n" + secIndent(testPEM(t, k.rsa, true), "    ")
 	srv := secGateway(t, &assembly.Env{}, map[string]string{"catalog.yaml": catalog, "jwt.yaml": api})
 
-	gen := secHTTP(t, "GET", srv.URL+"/local/sandbox/jwt/gen?user=dave", "", "X-Aud", "partner")
-	if gen.status != 200 || strings.Count(gen.body, ".") != 2 {
-		t.Fatalf("gen: %d %q", gen.status, gen.body)
+	gen := gatewaytest.Call(t, "GET", srv.URL+"/local/sandbox/jwt/gen?user=dave", "", "X-Aud", "partner")
+	if gen.Status != 200 || strings.Count(gen.Body, ".") != 2 {
+		t.Fatalf("gen: %d %q", gen.Status, gen.Body)
 	}
-	val := secHTTP(t, "GET", srv.URL+"/local/sandbox/jwt/val", "", "Authorization", "Bearer "+gen.body)
+	val := gatewaytest.Call(t, "GET", srv.URL+"/local/sandbox/jwt/val", "", "Authorization", "Bearer "+gen.Body)
 	var claims map[string]any
-	if err := json.Unmarshal([]byte(val.body), &claims); err != nil || val.status != 200 {
-		t.Fatalf("val: %d %q", val.status, val.body)
+	if err := json.Unmarshal([]byte(val.Body), &claims); err != nil || val.Status != 200 {
+		t.Fatalf("val: %d %q", val.Status, val.Body)
 	}
 	if claims["sub"] != "dave" || claims["aud"] != "partner" || claims["iss"] != "https://gw.example/" {
 		t.Errorf("claims = %v", claims)
 	}
 
-	other := secHTTP(t, "GET", srv.URL+"/local/sandbox/jwt/gen?user=dave", "", "X-Aud", "someone-else")
-	val = secHTTP(t, "GET", srv.URL+"/local/sandbox/jwt/val", "", "Authorization", "Bearer "+other.body)
-	if e := secAPIError(t, val); val.status != 401 || e["moreInformation"] != "the JWT's audience (aud) does not match aud-claim" {
-		t.Errorf("wrong audience: %d %q", val.status, val.body)
+	other := gatewaytest.Call(t, "GET", srv.URL+"/local/sandbox/jwt/gen?user=dave", "", "X-Aud", "someone-else")
+	val = gatewaytest.Call(t, "GET", srv.URL+"/local/sandbox/jwt/val", "", "Authorization", "Bearer "+other.Body)
+	if e := errorBody(t, val); val.Status != 401 || e["moreInformation"] != "the JWT's audience (aud) does not match aud-claim" {
+		t.Errorf("wrong audience: %d %q", val.Status, val.Body)
 	}
 }

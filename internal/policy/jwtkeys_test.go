@@ -12,14 +12,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -34,8 +32,8 @@ import (
 
 	"github.com/portico-api/portico/internal/apidef"
 	"github.com/portico-api/portico/internal/assembly"
-	"github.com/portico-api/portico/internal/bundle"
 	"github.com/portico-api/portico/internal/gateway"
+	"github.com/portico-api/portico/internal/gatewaytest"
 )
 
 // Helpers shared by the tests of jwt-validate, jwt-generate and
@@ -68,44 +66,21 @@ x-ibm-configuration:
 // secDoc returns an API document whose assembly is asm, written from
 // column 0 (execute: …).
 func secDoc(asm string) string {
-	var b strings.Builder
-	b.WriteString(secDocHead)
-	for _, line := range strings.Split(strings.Trim(asm, "\n"), "\n") {
-		if strings.TrimSpace(line) != "" {
-			b.WriteString("    ")
-		}
-		b.WriteString(line)
-		b.WriteByte('\n')
-	}
-	return b.String()
+	return gatewaytest.WithAssembly(secDocHead, asm)
 }
 
 // secCompileDoc loads doc and compiles its assembly with the built-in
 // policies, in env (nil: a fresh one).
 func secCompileDoc(t testing.TB, doc string, env *assembly.Env) (*assembly.Assembly, *apidef.API, apidef.Problems) {
 	t.Helper()
-	d, err := apidef.Parse("test.yaml", []byte(doc))
-	if err != nil {
-		t.Fatalf("parse: %v\n%s", err, doc)
-	}
-	api, ps := apidef.LoadAPI(d)
-	if len(ps.Errors()) > 0 {
-		t.Fatalf("load: %v", ps)
-	}
-	a, ps := assembly.CompileAPI(Builtins(), api, env, "")
-	return a, api, ps
+	return gatewaytest.CompileDoc(t, doc, Builtins(), env, "")
 }
 
 // secContext makes the context of a request to api; headers are name,
 // value pairs.
 func secContext(t testing.TB, api *apidef.API, method, target, body string, headers ...string) *assembly.Context {
 	t.Helper()
-	r := httptest.NewRequest(method, target, nil)
-	for i := 0; i+1 < len(headers); i += 2 {
-		r.Header.Add(headers[i], headers[i+1])
-	}
-	req := &assembly.Request{Method: r.Method, URL: r.URL, Host: r.Host, Scheme: "http", Headers: r.Header,
-		Body: assembly.StreamBody(io.NopCloser(strings.NewReader(body)), 0)}
+	req := gatewaytest.Request(method, target, body, headers...)
 	info := &assembly.APIInfo{Name: api.Name, Version: api.Version, BasePath: api.BasePath,
 		Properties: map[string]*assembly.Template{}}
 	for k, v := range api.Properties {
@@ -113,38 +88,6 @@ func secContext(t testing.TB, api *apidef.API, method, target, body string, head
 	}
 	op := &assembly.OperationInfo{ID: "getThings", Path: "/things", Method: method}
 	return assembly.NewContext(context.Background(), req, info, op)
-}
-
-// secError returns err as an assembly error, failing when it is none.
-func secError(t testing.TB, err error) *assembly.Error {
-	t.Helper()
-	var e *assembly.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("want an *assembly.Error, got %T %v", err, err)
-	}
-	return e
-}
-
-// secVar returns a context variable, failing when it is unset.
-func secVar(t testing.TB, c *assembly.Context, name string) any {
-	t.Helper()
-	v, ok := c.Var(name)
-	if !ok {
-		t.Fatalf("variable %s is not set", name)
-	}
-	return v
-}
-
-// secStep matches one policy step in a problem's field path.
-var secStep = regexp.MustCompile(`(?:execute|otherwise|default)\[\d+\]\.([A-Za-z0-9_-]+)`)
-
-// secProblemPolicy is the innermost policy a problem's field lies in.
-func secProblemPolicy(field string) string {
-	m := secStep.FindAllStringSubmatch(field, -1)
-	if len(m) == 0 {
-		return ""
-	}
-	return m[len(m)-1][1]
 }
 
 // secProblems compiles asm and returns its problems (errors and warnings).
@@ -363,7 +306,7 @@ func secRunDoc(t *testing.T, doc, method, target, body string, headers ...string
 // contains msg.
 func wantUnauthorizedErr(t *testing.T, err error, msg string) {
 	t.Helper()
-	e := secError(t, err)
+	e := asmError(t, err)
 	if e.Name != assembly.UnauthorizedError || e.StatusCode() != 401 {
 		t.Fatalf("want UnauthorizedError 401, got %s %d: %s", e.Name, e.StatusCode(), e.Message)
 	}
@@ -376,60 +319,7 @@ func wantUnauthorizedErr(t *testing.T, err error, msg string) {
 // through a real HTTP server. env may be shared between servers.
 func secGateway(t *testing.T, env *assembly.Env, files map[string]string) *httptest.Server {
 	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, ps := bundle.Load(dir)
-	if errs := ps.Errors(); len(errs) > 0 {
-		t.Fatalf("bundle problems:\n%v", errs)
-	}
-	cfg, ps := gateway.Compile(b, Builtins(), env)
-	if errs := ps.Errors(); len(errs) > 0 {
-		t.Fatalf("compile problems:\n%v", errs)
-	}
-	g := gateway.New(gateway.Options{})
-	g.Store(cfg)
-	srv := httptest.NewServer(g)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// secResult is a response read in full.
-type secResult struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func secHTTP(t *testing.T, method, url, body string, headers ...string) secResult {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Add(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return secResult{status: resp.StatusCode, header: resp.Header, body: string(data)}
-}
-
-// secAPIError decodes API Connect's error body.
-func secAPIError(t *testing.T, r secResult) map[string]string {
-	t.Helper()
-	var e map[string]string
-	if err := json.Unmarshal([]byte(r.body), &e); err != nil {
-		t.Fatalf("error body %q is not API Connect's shape: %v", r.body, err)
-	}
-	return e
+	return gatewaytest.ServeFiles(t, files, Builtins(), env, gateway.Options{})
 }
 
 // jwksServer serves a JWK Set that tests can change (empty: it fails),
@@ -504,7 +394,7 @@ func TestSecurityCorpus(t *testing.T) {
 		api, _ := apidef.LoadAPI(d)
 		_, ps := assembly.CompileAPI(reg, api, nil, dir)
 		for _, p := range ps {
-			if !securityPolicies[secProblemPolicy(p.Field)] {
+			if !securityPolicies[problemPolicy(p.Field)] {
 				continue
 			}
 			if p.Warn {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-api/portico/internal/assembly"
+	"github.com/portico-api/portico/internal/gatewaytest"
 )
 
 // hsValidate is an assembly that validates with an HS256 JWK held in a
@@ -47,7 +48,7 @@ func TestJWTValidateHS256(t *testing.T) {
 	if got := c.Message.Headers.Get("X-Sub"); got != "alice" {
 		t.Errorf("x-sub = %q", got)
 	}
-	claims := secVar(t, c, "decoded.claims").(map[string]any)
+	claims := varOf(t, c, "decoded.claims").(map[string]any)
 	if claims["scope"] != "read write" || claims["iss"] != "https://idp.example.com/" {
 		t.Errorf("claims = %v", claims)
 	}
@@ -88,7 +89,7 @@ execute:
 			if err != nil {
 				t.Fatalf("%v\n%s", err, doc)
 			}
-			if secVar(t, c, "decoded.claims.sub") != "alice" {
+			if varOf(t, c, "decoded.claims.sub") != "alice" {
 				t.Error("claims not output")
 			}
 		})
@@ -132,10 +133,10 @@ func TestJWTValidateRejects(t *testing.T) {
 			c := secContext(t, api, "GET", "/sec/things", "", "Authorization", "Bearer "+tc.token)
 			err := a.Run(c)
 			wantUnauthorizedErr(t, err, tc.msg)
-			if got := secVar(t, c, "jwt-validate.error-message"); got != secError(t, err).Message {
+			if got := varOf(t, c, "jwt-validate.error-message"); got != asmError(t, err).Message {
 				t.Errorf("jwt-validate.error-message = %q", got)
 			}
-			if strings.Contains(secError(t, err).Message, tc.token) && len(tc.token) > 10 {
+			if strings.Contains(asmError(t, err).Message, tc.token) && len(tc.token) > 10 {
 				t.Error("the message echoes the token")
 			}
 		})
@@ -211,7 +212,7 @@ execute:
     version: 2.0.0
     `+tc.setting+`
 `), "GET", "/sec/things", "", "Authorization", "Bearer "+tok)
-			e := secError(t, err)
+			e := asmError(t, err)
 			if e.Name != assembly.RuntimeError || e.StatusCode() != 500 || !strings.Contains(e.Message, tc.msg) {
 				t.Errorf("error = %s %d %q", e.Name, e.StatusCode(), e.Message)
 			}
@@ -235,7 +236,7 @@ execute:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if secVar(t, c, "decoded.claims.sub") != "alice" {
+	if varOf(t, c, "decoded.claims.sub") != "alice" {
 		t.Error("claims not output")
 	}
 
@@ -356,7 +357,7 @@ execute:
     version: 2.0.0
     jwks-url: `+srv.URL+`/jwks.json?token=s3cret
 `), "GET", "/sec/things", "", "Authorization", "Bearer "+tok)
-	e := secError(t, err)
+	e := asmError(t, err)
 	if e.Name != assembly.RuntimeError || !strings.Contains(e.Message, "JWKS") || strings.Contains(e.Message, "s3cret") {
 		t.Errorf("error = %s %q", e.Name, e.Message)
 	}
@@ -510,9 +511,9 @@ func TestJWTValidateHTTP(t *testing.T) {
 		{"/acme/prod/bare/es", mintJWT(t, "ES256", k.ec256, "e1", testClaims(nil))},
 	}
 	for _, tc := range ok {
-		r := secHTTP(t, "GET", srv.URL+tc.path, "", "Authorization", "Bearer "+tc.token)
-		if r.status != 200 || r.header.Get("X-Sub") != "alice" || r.body != "ok" {
-			t.Errorf("%s: %d %q x-sub %q", tc.path, r.status, r.body, r.header.Get("X-Sub"))
+		r := gatewaytest.Call(t, "GET", srv.URL+tc.path, "", "Authorization", "Bearer "+tc.token)
+		if r.Status != 200 || r.Header.Get("X-Sub") != "alice" || r.Body != "ok" {
+			t.Errorf("%s: %d %q x-sub %q", tc.path, r.Status, r.Body, r.Header.Get("X-Sub"))
 		}
 	}
 
@@ -528,20 +529,20 @@ func TestJWTValidateHTTP(t *testing.T) {
 		{"alg confusion", "/acme/prod/bare/rs", mintJWT(t, "HS256", []byte(certPEM), "", testClaims(nil)), "the JWT's signature does not verify"},
 	}
 	for _, tc := range bad {
-		r := secHTTP(t, "GET", srv.URL+tc.path, "", "Authorization", "Bearer "+tc.token)
-		e := secAPIError(t, r)
-		if r.status != 401 || e["httpCode"] != "401" || e["httpMessage"] != "Unauthorized" || e["moreInformation"] != tc.msg {
-			t.Errorf("%s: %d %q", tc.name, r.status, r.body)
+		r := gatewaytest.Call(t, "GET", srv.URL+tc.path, "", "Authorization", "Bearer "+tc.token)
+		e := errorBody(t, r)
+		if r.Status != 401 || e["httpCode"] != "401" || e["httpMessage"] != "Unauthorized" || e["moreInformation"] != tc.msg {
+			t.Errorf("%s: %d %q", tc.name, r.Status, r.Body)
 		}
-		if r.header.Get("X-Sub") != "" {
+		if r.Header.Get("X-Sub") != "" {
 			t.Errorf("%s: the flow went on", tc.name)
 		}
 	}
 
 	expired := mintJWT(t, "RS256", k.rsa, "", testClaims(map[string]any{"exp": now - 600}))
-	r := secHTTP(t, "GET", srv.URL+"/acme/prod/jwt/caught", "", "Authorization", "Bearer "+expired)
-	if r.status != 403 || r.body != "denied: the JWT has expired" {
-		t.Errorf("caught: %d %q", r.status, r.body)
+	r := gatewaytest.Call(t, "GET", srv.URL+"/acme/prod/jwt/caught", "", "Authorization", "Bearer "+expired)
+	if r.Status != 403 || r.Body != "denied: the JWT has expired" {
+		t.Errorf("caught: %d %q", r.Status, r.Body)
 	}
 }
 
@@ -567,9 +568,9 @@ func TestJWTValidateJWKSHTTP(t *testing.T) {
 	for reload := 0; reload < 2; reload++ {
 		srv := secGateway(t, env, files)
 		for i := 0; i < 3; i++ {
-			r := secHTTP(t, "GET", srv.URL+"/local/sandbox/jwt/jwks", "", "Authorization", "Bearer "+tok)
-			if r.status != http.StatusOK || r.body != "alice" {
-				t.Fatalf("%d %q", r.status, r.body)
+			r := gatewaytest.Call(t, "GET", srv.URL+"/local/sandbox/jwt/jwks", "", "Authorization", "Bearer "+tok)
+			if r.Status != http.StatusOK || r.Body != "alice" {
+				t.Fatalf("%d %q", r.Status, r.Body)
 			}
 		}
 	}
@@ -625,7 +626,7 @@ execute:
 		c := secContext(t, api, "GET", "/sec/things", "")
 		c.Request.Headers.Set("Authorization", "Bearer "+tok)
 		err := a.Run(c)
-		if err != nil && secError(t, err).Name != assembly.UnauthorizedError {
+		if err != nil && asmError(t, err).Name != assembly.UnauthorizedError {
 			t.Errorf("%q: %v", tok, err)
 		}
 	})

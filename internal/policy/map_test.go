@@ -3,10 +3,6 @@ package policy
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -18,6 +14,7 @@ import (
 	"github.com/portico-api/portico/internal/assembly"
 	"github.com/portico-api/portico/internal/bundle"
 	"github.com/portico-api/portico/internal/gateway"
+	"github.com/portico-api/portico/internal/gatewaytest"
 	"github.com/portico-api/portico/internal/policy/mapping"
 )
 
@@ -63,16 +60,7 @@ func txDoc(gateway, extra, asm string) string {
 
 func txCompile(t testing.TB, doc string) (*assembly.Assembly, *apidef.API, apidef.Problems) {
 	t.Helper()
-	d, err := apidef.Parse("test.yaml", []byte(doc))
-	if err != nil {
-		t.Fatalf("parse: %v\n%s", err, doc)
-	}
-	api, ps := apidef.LoadAPI(d)
-	if len(ps.Errors()) > 0 {
-		t.Fatalf("load: %v", ps)
-	}
-	a, ps := assembly.CompileAPI(Builtins(), api, nil, "")
-	return a, api, ps
+	return gatewaytest.CompileDoc(t, doc, Builtins(), nil, "")
 }
 
 // txMustCompile compiles a document that must have no problem at all.
@@ -88,12 +76,7 @@ func txMustCompile(t testing.TB, doc string) (*assembly.Assembly, *apidef.API) {
 // txContext makes the context of a request; headers are name, value pairs.
 func txContext(t testing.TB, api *apidef.API, method, target, body string, headers ...string) *assembly.Context {
 	t.Helper()
-	r := httptest.NewRequest(method, target, nil)
-	for i := 0; i+1 < len(headers); i += 2 {
-		r.Header.Add(headers[i], headers[i+1])
-	}
-	req := &assembly.Request{Method: r.Method, URL: r.URL, Host: r.Host, Scheme: "http", Headers: r.Header,
-		Body: assembly.StreamBody(io.NopCloser(strings.NewReader(body)), 0)}
+	req := gatewaytest.Request(method, target, body, headers...)
 	info := &assembly.APIInfo{Name: api.Name, Version: api.Version, BasePath: api.BasePath, Properties: map[string]*assembly.Template{}}
 	return assembly.NewContext(context.Background(), req, info, &assembly.OperationInfo{Path: "/items", Method: method})
 }
@@ -143,15 +126,6 @@ func txWantJSON(t testing.TB, got any, want string) {
 	}
 }
 
-func txError(t testing.TB, err error) *assembly.Error {
-	t.Helper()
-	var e *assembly.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("want an *assembly.Error, got %T %v", err, err)
-	}
-	return e
-}
-
 // txProblem asserts that ps has exactly one problem, an error or a warning
 // as warn says, on the line of doc containing at, whose text has msg.
 func txProblem(t testing.TB, doc string, ps apidef.Problems, warn bool, at, msg string) {
@@ -181,41 +155,11 @@ func txProblem(t testing.TB, doc string, ps apidef.Problems, warn bool, at, msg 
 	}
 }
 
-// txServe serves API files through the gateway on an HTTP test server.
-func txServe(t testing.TB, files map[string]string) *httptest.Server {
-	t.Helper()
-	dir := t.TempDir()
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, ps := bundle.Load(dir)
-	if errs := ps.Errors(); len(errs) > 0 {
-		t.Fatalf("bundle problems:\n%v", errs)
-	}
-	cfg, ps := gateway.Compile(b, Builtins(), &assembly.Env{})
-	if errs := ps.Errors(); len(errs) > 0 {
-		t.Fatalf("compile problems:\n%v", errs)
-	}
-	g := gateway.New(gateway.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	g.Store(cfg)
-	srv := httptest.NewServer(g)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // txLoadProblems loads API files as the gateway does and returns the
 // problems of the bundle and of compiling it.
 func txLoadProblems(t testing.TB, files map[string]string) apidef.Problems {
 	t.Helper()
-	dir := t.TempDir()
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, ps := bundle.Load(dir)
+	b, ps := bundle.Load(gatewaytest.WriteFiles(t, files))
 	if len(ps.Errors()) > 0 {
 		return ps
 	}
@@ -223,33 +167,27 @@ func txLoadProblems(t testing.TB, files map[string]string) apidef.Problems {
 	return append(ps, cps...)
 }
 
-type txResponse struct {
-	status int
-	header http.Header
-	body   string
-}
-
 // txCall sends one request to the test gateway's /items.
-func txCall(t testing.TB, srv *httptest.Server, method, body string, headers ...string) txResponse {
+func txCall(t testing.TB, srv *httptest.Server, method, body string, headers ...string) gatewaytest.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+"/local/sandbox/test/items", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Add(headers[i], headers[i+1])
-	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return txResponse{resp.StatusCode, resp.Header, string(data)}
+	return gatewaytest.Call(t, method, srv.URL+"/local/sandbox/test/items", body, headers...)
 }
 
 // ---------------------------------------------------------------------------
 // map
+
+// mapInOut begins an assembly of one map from the input in (request.body)
+// to the output out (message.body); its actions follow.
+const mapInOut = `
+execute:
+- map:
+    version: 2.0.0
+    inputs:
+      in: {schema: {type: object}, variable: request.body}
+    outputs:
+      out: {schema: {type: object}, variable: message.body}
+    actions:
+`
 
 func TestMapSetFromValueDefault(t *testing.T) {
 	doc := txDoc(apidef.GatewayAPI, "", `
@@ -415,16 +353,7 @@ execute:
 
 func TestMapEmptyArrayAndNullOptions(t *testing.T) {
 	asm := func(opts string) string {
-		return `
-execute:
-- map:
-    version: 2.0.0
-    inputs:
-      in: {schema: {type: object}, variable: request.body}
-    outputs:
-      out: {schema: {type: object}, variable: message.body}
-    actions:
-    - create: out.list
+		return mapInOut + `    - create: out.list
       foreach: in.nothing
       actions:
       - set: x
@@ -443,16 +372,7 @@ execute:
 }
 
 func TestMapEmptyOutputIsNotWritten(t *testing.T) {
-	asm := `
-execute:
-- map:
-    version: 2.0.0
-    inputs:
-      in: {schema: {type: object}, variable: request.body}
-    outputs:
-      out: {schema: {type: object}, variable: message.body}
-    actions:
-    - set: out.a
+	asm := mapInOut + `    - set: out.a
       from: in.missing
 `
 	c := txMustRun(t, txDoc(apidef.GatewayAPI, "", asm), "POST", "/test/items", `{"b":1}`)
@@ -728,54 +648,36 @@ execute:
 	txWantJSON(t, txJSON(t, c), `{"price":12.5,"history":[11],"missing":"none"}`)
 
 	_, err := txRun(t, doc, "POST", "/test/items", "<a><b></a>")
-	if e := txError(t, err); e.Name != assembly.TransformError || e.StatusCode() != 400 || !strings.Contains(e.Message, "not well-formed XML") {
+	if e := asmError(t, err); e.Name != assembly.TransformError || e.StatusCode() != 400 || !strings.Contains(e.Message, "not well-formed XML") {
 		t.Errorf("error = %+v", e)
 	}
 }
 
 func TestMapErrors(t *testing.T) {
-	doc := txDoc(apidef.GatewayAPI, "", `
-execute:
-- map:
-    version: 2.0.0
-    inputs:
-      in: {schema: {type: object}, variable: request.body}
-    outputs:
-      out: {schema: {type: object}, variable: message.body}
-    actions:
-    - set: out.x
+	doc := txDoc(apidef.GatewayAPI, "", mapInOut+`    - set: out.x
       from: in.name
       value: $number($)
 `)
 	_, err := txRun(t, doc, "POST", "/test/items", `{"name":"ada"}`)
-	e := txError(t, err)
+	e := asmError(t, err)
 	if e.Name != assembly.TransformError || e.StatusCode() != 500 || e.Policy != "map" ||
 		!strings.Contains(e.Message, `actions[0] (set out.x): value "$number($)" failed`) || !strings.Contains(e.Message, "D3030") {
 		t.Errorf("error = %+v", e)
 	}
 	_, err = txRun(t, doc, "POST", "/test/items", `{"name":`)
-	if e := txError(t, err); e.Name != assembly.TransformError || e.StatusCode() != 400 || !strings.Contains(e.Message, "input in: request.body is not JSON") {
+	if e := asmError(t, err); e.Name != assembly.TransformError || e.StatusCode() != 400 || !strings.Contains(e.Message, "input in: request.body is not JSON") {
 		t.Errorf("error = %+v", e)
 	}
 	// A JavaScript value that throws.
 	doc = strings.Replace(doc, "value: $number($)", "value: $(1).nope()", 1)
 	_, err = txRun(t, doc, "POST", "/test/items", `{"name":"ada"}`)
-	if e := txError(t, err); e.Name != assembly.TransformError || !strings.Contains(e.Message, "JavaScript: TypeError") {
+	if e := asmError(t, err); e.Name != assembly.TransformError || !strings.Contains(e.Message, "JavaScript: TypeError") {
 		t.Errorf("error = %+v", e)
 	}
 }
 
 func TestMapErrorCaught(t *testing.T) {
-	doc := txDoc(apidef.GatewayAPI, "", `
-execute:
-- map:
-    version: 2.0.0
-    inputs:
-      in: {schema: {type: object}, variable: request.body}
-    outputs:
-      out: {schema: {type: object}, variable: message.body}
-    actions:
-    - set: out.x
+	doc := txDoc(apidef.GatewayAPI, "", mapInOut+`    - set: out.x
       from: in.name
       value: $number($)
 catch:
@@ -809,16 +711,7 @@ func TestMapProblems(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var asm strings.Builder
-			asm.WriteString(`
-execute:
-- map:
-    version: 2.0.0
-    inputs:
-      in: {schema: {type: object}, variable: request.body}
-    outputs:
-      out: {schema: {type: object}, variable: message.body}
-    actions:
-`)
+			asm.WriteString(mapInOut + ``)
 			for _, line := range strings.Split(tc.actions, "\n") {
 				asm.WriteString("    " + line + "\n")
 			}
@@ -907,25 +800,25 @@ catch:
         value: '{"failed": "$(error.name)"}'
         type: string
 `)
-	srv := txServe(t, map[string]string{"api.yaml": api})
+	srv := serveFiles(t, map[string]string{"api.yaml": api})
 	res := txCall(t, srv, "POST", `{"name":"Ada","items":[1,2,3]}`, "Content-Type", "application/json")
-	if res.status != 200 || res.header.Get("Content-Type") != "application/json" {
-		t.Fatalf("status %d %q: %s", res.status, res.header.Get("Content-Type"), res.body)
+	if res.Status != 200 || res.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("status %d %q: %s", res.Status, res.Header.Get("Content-Type"), res.Body)
 	}
 	var got any
-	_ = json.Unmarshal([]byte(res.body), &got)
+	_ = json.Unmarshal([]byte(res.Body), &got)
 	txWantJSON(t, got, `{"greeting":"Hello, Ada","items":[{"n":10},{"n":20},{"n":30}]}`)
 
 	// A value that fails (a string times ten) is a TransformError, caught.
 	res = txCall(t, srv, "POST", `{"name":"Ada","items":["x"]}`)
-	if res.status != 418 || res.body != `{"failed": "TransformError"}` {
-		t.Errorf("caught: %d %s", res.status, res.body)
+	if res.Status != 418 || res.Body != `{"failed": "TransformError"}` {
+		t.Errorf("caught: %d %s", res.Status, res.Body)
 	}
 	// Uncaught, a body that is not JSON answers 400 in API Connect's shape.
-	srv2 := txServe(t, map[string]string{"api.yaml": strings.Split(api, "catch:")[0]})
+	srv2 := serveFiles(t, map[string]string{"api.yaml": strings.Split(api, "catch:")[0]})
 	res = txCall(t, srv2, "POST", `{"name":`)
-	if res.status != 400 || !strings.Contains(res.body, `"httpCode":"400"`) || !strings.Contains(res.body, "is not JSON") {
-		t.Errorf("uncaught: %d %s", res.status, res.body)
+	if res.Status != 400 || !strings.Contains(res.Body, `"httpCode":"400"`) || !strings.Contains(res.Body, "is not JSON") {
+		t.Errorf("uncaught: %d %s", res.Status, res.Body)
 	}
 }
 

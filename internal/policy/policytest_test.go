@@ -1,10 +1,11 @@
 package policy
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/portico-api/portico/internal/apidef"
 	"github.com/portico-api/portico/internal/assembly"
+	"github.com/portico-api/portico/internal/gateway"
+	"github.com/portico-api/portico/internal/gatewaytest"
 )
 
 // Helpers shared by the tests of set-variable, parse, throw, log, switch,
@@ -61,16 +64,7 @@ func testAPIDoc(gateway, asm string) string {
 	} else {
 		head = strings.Replace(head, "GATEWAY", gateway, 1)
 	}
-	var b strings.Builder
-	b.WriteString(head)
-	for _, line := range strings.Split(strings.Trim(asm, "\n"), "\n") {
-		if strings.TrimSpace(line) != "" {
-			b.WriteString("    ")
-		}
-		b.WriteString(line)
-		b.WriteByte('\n')
-	}
-	return b.String()
+	return gatewaytest.WithAssembly(head, asm)
 }
 
 // lineOf is the 1-based line of the first line of doc's assembly containing
@@ -93,15 +87,18 @@ func lineOf(t testing.TB, doc, s string) int {
 // compileTestDoc loads doc and compiles its assembly with the built-in policies.
 func compileTestDoc(t testing.TB, doc string) (*assembly.Assembly, *apidef.API, apidef.Problems) {
 	t.Helper()
-	d, err := apidef.Parse("test.yaml", []byte(doc))
-	if err != nil {
-		t.Fatalf("parse: %v\n%s", err, doc)
-	}
-	api, ps := apidef.LoadAPI(d)
+	return compileTestDocIn(t, doc, "")
+}
+
+// compileTestDocIn is compileTestDoc with files relative to dir. Loading
+// must have no problem at all, not even a warning.
+func compileTestDocIn(t testing.TB, doc, dir string) (*assembly.Assembly, *apidef.API, apidef.Problems) {
+	t.Helper()
+	api, ps := gatewaytest.LoadDoc(t, doc)
 	if len(ps) > 0 {
 		t.Fatalf("load: %v", ps)
 	}
-	a, ps := assembly.CompileAPI(Builtins(), api, nil, "")
+	a, ps := assembly.CompileAPI(Builtins(), api, nil, dir)
 	return a, api, ps
 }
 
@@ -150,47 +147,7 @@ func wantProblem(t testing.TB, doc string, ps apidef.Problems, at, msg string) {
 // value pairs. The operation is found by method and path, as routing would.
 func newTestContext(t testing.TB, api *apidef.API, method, target, body string, headers ...string) *assembly.Context {
 	t.Helper()
-	r := httptest.NewRequest(method, target, nil)
-	for i := 0; i+1 < len(headers); i += 2 {
-		r.Header.Add(headers[i], headers[i+1])
-	}
-	req := &assembly.Request{
-		Method:  r.Method,
-		URL:     r.URL,
-		Host:    r.Host,
-		Scheme:  "http",
-		Headers: r.Header,
-		Body:    assembly.StreamBody(io.NopCloser(strings.NewReader(body)), 0),
-	}
-	info := &assembly.APIInfo{Name: api.Name, Version: api.Version, Title: api.Title, BasePath: api.BasePath,
-		Properties: map[string]*assembly.Template{}}
-	for k, v := range api.Properties {
-		info.Properties[k] = assembly.MustTemplate(v)
-	}
-	path := strings.TrimPrefix(r.URL.Path, api.BasePath)
-	var op *assembly.OperationInfo
-	for _, o := range api.Operations {
-		if o.Method == method && pathMatches(o.Path, path) {
-			op = &assembly.OperationInfo{ID: o.ID, Path: o.Path, Method: o.Method}
-			break
-		}
-	}
-	return assembly.NewContext(context.Background(), req, info, op)
-}
-
-var paramSeg = regexp.MustCompile(`^\{[^}]+\}$`)
-
-func pathMatches(tmpl, path string) bool {
-	ts, ps := strings.Split(tmpl, "/"), strings.Split(path, "/")
-	if len(ts) != len(ps) {
-		return false
-	}
-	for i := range ts {
-		if ts[i] != ps[i] && !paramSeg.MatchString(ts[i]) {
-			return false
-		}
-	}
-	return true
+	return gatewaytest.NewContext(t, api, method, target, body, headers...)
 }
 
 // runAsm compiles asm, runs it for one request and returns the context and
@@ -210,6 +167,26 @@ func mustRunAsm(t testing.TB, gateway, asm, method, target, body string, headers
 		t.Fatalf("run: %v", err)
 	}
 	return c
+}
+
+// quietGateway is the options of a test gateway whose log is discarded.
+var quietGateway = gateway.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+
+// serveFiles serves API files (name → text) through the gateway with the
+// built-in policies and a fresh Env, on an HTTP test server.
+func serveFiles(t testing.TB, files map[string]string) *httptest.Server {
+	t.Helper()
+	return gatewaytest.ServeFiles(t, files, Builtins(), &assembly.Env{}, quietGateway)
+}
+
+// errorBody decodes API Connect's error body.
+func errorBody(t testing.TB, r gatewaytest.Response) map[string]string {
+	t.Helper()
+	var e map[string]string
+	if err := json.Unmarshal([]byte(r.Body), &e); err != nil {
+		t.Fatalf("error body %q is not API Connect's shape: %v", r.Body, err)
+	}
+	return e
 }
 
 // bodyText is the message body as text.

@@ -128,7 +128,7 @@ execute:
     - path: ssn
 `)
 	_, err := txRun(t, doc, "POST", "/test/items", `<ssn>1</ssn>`)
-	e := txError(t, err)
+	e := asmError(t, err)
 	if e.Name != assembly.RedactionError || e.StatusCode() != 500 || !strings.Contains(e.Message, "message.body is not JSON") {
 		t.Errorf("error = %+v", e)
 	}
@@ -138,7 +138,7 @@ execute:
 	// A predicate that fails to evaluate.
 	doc = strings.Replace(doc, "path: ssn", "path: cards[$substring(type, 1) > 2]", 1)
 	_, err = txRun(t, doc, "POST", "/test/items", `{"cards":[{"type":1}]}`)
-	if e := txError(t, err); e.Name != assembly.RedactionError || !strings.Contains(e.Message, "redact: path") {
+	if e := asmError(t, err); e.Name != assembly.RedactionError || !strings.Contains(e.Message, "redact: path") {
 		t.Errorf("error = %+v", e)
 	}
 }
@@ -179,18 +179,18 @@ execute:
     - action: remove
       path: '**.number'
 `)
-	srv := txServe(t, map[string]string{"api.yaml": api})
+	srv := serveFiles(t, map[string]string{"api.yaml": api})
 	res := txCall(t, srv, "POST", personJSON, "Content-Type", "application/json")
 	var got any
-	if err := json.Unmarshal([]byte(res.body), &got); err != nil || res.status != 200 {
-		t.Fatalf("%d %s", res.status, res.body)
+	if err := json.Unmarshal([]byte(res.Body), &got); err != nil || res.Status != 200 {
+		t.Fatalf("%d %s", res.Status, res.Body)
 	}
 	txWantJSON(t, got, `{"id":7,"name":"Ada","ssn":"*","creditcard":4111111111111111,"apiName":"top",
 		"cards":[{"type":"visa"},{"type":"amex"}],"nested":{"apiName":"inner","keep":true}}`)
 	// Redaction never lets a body it cannot read through.
 	res = txCall(t, srv, "POST", `not json`, "Content-Type", "text/plain")
-	if res.status != 500 || strings.Contains(res.body, "not json\"") || !strings.Contains(res.body, "is not JSON") {
-		t.Errorf("unreadable body: %d %s", res.status, res.body)
+	if res.Status != 500 || strings.Contains(res.Body, "not json\"") || !strings.Contains(res.Body, "is not JSON") {
+		t.Errorf("unreadable body: %d %s", res.Status, res.Body)
 	}
 
 	// A path that does not parse stops the bundle from loading, located.

@@ -372,7 +372,7 @@ catch:
       - set: message.body
         value: '$(error.status.code) $(error.message)'
 `), "POST", "/xv/echo", `{}`)
-	if got := xvBody(t, c); !strings.HasPrefix(got, "422 Validation of message.body against #/definitions/Problem failed: message.body: missing property 'message'") {
+	if got := bodyText(t, c); !strings.HasPrefix(got, "422 Validation of message.body against #/definitions/Problem failed: message.body: missing property 'message'") {
 		t.Errorf("body = %q", got)
 	}
 }
@@ -454,7 +454,7 @@ execute:
 // TestValidateHTTP checks the response a client gets: 422 in API Connect's
 // error shape, with the reasons.
 func TestValidateHTTP(t *testing.T) {
-	srv := xvServe(t, map[string]string{"api.yaml": xvDoc(apidef.GatewayAPI, `
+	srv := serveFiles(t, map[string]string{"api.yaml": xvDoc(apidef.GatewayAPI, `
 execute:
 - parse:
     version: 2.0.0
@@ -468,16 +468,16 @@ execute:
       value: '{"accepted": true}'
 `)})
 	r := xvCall(t, srv, "POST", "/xv/orders", `{"id": "seven", "items": [{"sku": "A1"}]}`, "Content-Type", "application/json")
-	e := xvErrorBody(t, r)
-	if r.status != 422 || e["httpCode"] != "422" || e["httpMessage"] != "Unprocessable Entity" {
-		t.Errorf("status %d, body %s", r.status, r.body)
+	e := errorBody(t, r)
+	if r.Status != 422 || e["httpCode"] != "422" || e["httpMessage"] != "Unprocessable Entity" {
+		t.Errorf("status %d, body %s", r.Status, r.Body)
 	}
 	if !strings.Contains(e["moreInformation"], "message.body.id: got string, want integer") {
 		t.Errorf("moreInformation = %q", e["moreInformation"])
 	}
 	r = xvCall(t, srv, "POST", "/xv/orders", goodOrder, "Content-Type", "application/json")
-	if r.status != 200 || r.body != `{"accepted": true}` {
-		t.Errorf("valid order: %d %s", r.status, r.body)
+	if r.Status != 200 || r.Body != `{"accepted": true}` {
+		t.Errorf("valid order: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -513,7 +513,7 @@ execute:
     definition: '#/definitions/Problem'
 `)
 	c := xvOK(t, doc, "POST", "/xv/echo", `{"message": "m"}`)
-	if got := xvBody(t, c); got != "not json" {
+	if got := bodyText(t, c); got != "not json" {
 		t.Errorf("message.body = %q", got)
 	}
 	if e := xvFail(t, doc, "POST", "/xv/echo", `{"message": 1}`); !strings.Contains(e.Message, "Validation of request.body") {

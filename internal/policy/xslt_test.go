@@ -47,7 +47,7 @@ const renameXSL = `<?xml version="1.0" ?>
 func TestXSLTOnXMLBody(t *testing.T) {
 	doc := xsltDoc("input: true", renameXSL)
 	c := xvOK(t, doc, "POST", "/xv/echo", `<a x="1"><old>v</old><keep/></a>`, "Content-Type", "text/xml")
-	if got := xvBody(t, c); got != `<a x="1"><new>v</new><keep/></a>` {
+	if got := bodyText(t, c); got != `<a x="1"><new>v</new><keep/></a>` {
 		t.Errorf("body = %s", got)
 	}
 	if ct := c.Message.Headers.Get("Content-Type"); ct != "text/xml" {
@@ -61,7 +61,7 @@ func TestXSLTOnXMLBody(t *testing.T) {
 	if err := a.Run(c); err != nil {
 		t.Fatal(err)
 	}
-	if got := xvBody(t, c); got != `<new/>` {
+	if got := bodyText(t, c); got != `<new/>` {
 		t.Errorf("body = %s", got)
 	}
 }
@@ -80,7 +80,7 @@ func TestXSLTNoInputReadsAndSetsVariables(t *testing.T) {
     </reply>
   </xsl:template>
 </xsl:stylesheet>`), "POST", "/xv/echo", `{"not": "xml"}`, "X-Id", "42", "Content-Type", "application/json")
-	if got := xvBody(t, c); got != `<reply verb="POST" api="xml-policy-test"/>` {
+	if got := bodyText(t, c); got != `<reply verb="POST" api="xml-policy-test"/>` {
 		t.Errorf("body = %s", got)
 	}
 	if got := c.Message.Headers.Get("X-Seen"); got != "id-42" {
@@ -106,7 +106,7 @@ func TestXSLTEmptyResultKeepsBody(t *testing.T) {
     <apigw:set-variable name="'currentCertSerial'" value="$org"/>
   </xsl:template>
 </xsl:stylesheet>`), "POST", "/xv/echo", `{"keep": true}`)
-	if got := xvBody(t, c); got != `{"keep": true}` {
+	if got := bodyText(t, c); got != `{"keep": true}` {
 		t.Errorf("body = %s", got)
 	}
 	if got, _ := c.Var("currentCertSerial"); got != "xml-policy-test" {
@@ -129,7 +129,7 @@ func TestXSLTv5Apim(t *testing.T) {
     <total path="{apim:getVariable('request.path')}" prop="{$p/a_property}"><xsl:copy-of select="/order/item[1]"/></total>
   </xsl:template>
 </xsl:stylesheet>`), "POST", "/xv/echo", `<order><item qty="2"/><item qty="3"/></order>`)
-	if got := xvBody(t, c); got != `<total path="/xv/echo" prop=""><item qty="2"/></total>` {
+	if got := bodyText(t, c); got != `<total path="/xv/echo" prop=""><item qty="2"/></total>` {
 		t.Errorf("body = %s", got)
 	}
 	if got := c.Message.Headers.Get("X-Total"); got != "5" {
@@ -143,7 +143,7 @@ func TestXSLTSerializeOutput(t *testing.T) {
   <xsl:output method="text"/>
   <xsl:template match="/">total: <xsl:value-of select="sum(//n)"/></xsl:template>
 </xsl:stylesheet>`), "POST", "/xv/echo", `<l><n>1</n><n>2.5</n></l>`, "Content-Type", "application/xml")
-	if got := xvBody(t, c); got != "total: 3.5" {
+	if got := bodyText(t, c); got != "total: 3.5" {
 		t.Errorf("body = %q", got)
 	}
 	if ct := c.Message.Headers.Get("Content-Type"); ct != "text/plain" {
@@ -155,7 +155,7 @@ func TestXSLTSerializeOutput(t *testing.T) {
   <xsl:output method="text"/>
   <xsl:template match="/"><xsl:value-of select="count(//n)"/></xsl:template>
 </xsl:stylesheet>`), "POST", "/xv/echo", `<l><n/><n/></l>`)
-	if got := xvBody(t, c); got != "2" {
+	if got := bodyText(t, c); got != "2" {
 		t.Errorf("body = %q", got)
 	}
 	// XML serialised as xsl:output says.
@@ -164,7 +164,7 @@ func TestXSLTSerializeOutput(t *testing.T) {
   <xsl:output method="xml" omit-xml-declaration="no" encoding="UTF-8"/>
   <xsl:template match="/"><r><xsl:copy-of select="//n"/></r></xsl:template>
 </xsl:stylesheet>`), "POST", "/xv/echo", `<l><n/></l>`)
-	if got := xvBody(t, c); !strings.HasPrefix(got, `<?xml version="1.0" encoding="UTF-8"?>`) || !strings.HasSuffix(got, `<r><n/></r>`) {
+	if got := bodyText(t, c); !strings.HasPrefix(got, `<?xml version="1.0" encoding="UTF-8"?>`) || !strings.HasSuffix(got, `<r><n/></r>`) {
 		t.Errorf("body = %q", got)
 	}
 }
@@ -316,12 +316,12 @@ execute:
         </xsl:template>
       </xsl:stylesheet>
 `), "BACKEND", backend.URL, 1)
-	srv := xvServe(t, map[string]string{"api.yaml": doc})
+	srv := serveFiles(t, map[string]string{"api.yaml": doc})
 	r := xvCall(t, srv, "GET", "/xv/orders", "")
-	if r.status != 200 || r.body != `<titles count="2"><t id="1">Go</t><t id="2">XML</t></titles>` {
-		t.Errorf("%d %s", r.status, r.body)
+	if r.Status != 200 || r.Body != `<titles count="2"><t id="1">Go</t><t id="2">XML</t></titles>` {
+		t.Errorf("%d %s", r.Status, r.Body)
 	}
-	if ct := r.header.Get("Content-Type"); ct != "application/xml" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/xml" {
 		t.Errorf("Content-Type = %q", ct)
 	}
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/portico-api/portico/internal/apidef"
 	"github.com/portico-api/portico/internal/assembly"
+	"github.com/portico-api/portico/internal/gatewaytest"
 	"github.com/portico-api/portico/internal/policy"
 	"github.com/portico-api/portico/internal/policy/gatewayscript"
 )
@@ -49,16 +48,7 @@ x-ibm-configuration:
 
 // apiDoc returns an API whose assembly is asm, written from column 0.
 func apiDoc(asm string) string {
-	var b strings.Builder
-	b.WriteString(docHead)
-	for _, line := range strings.Split(strings.Trim(asm, "\n"), "\n") {
-		if strings.TrimSpace(line) != "" {
-			b.WriteString("    ")
-		}
-		b.WriteString(line)
-		b.WriteByte('\n')
-	}
-	return b.String()
+	return gatewaytest.WithAssembly(docHead, asm)
 }
 
 // script is an assembly running one gatewayscript with src.
@@ -94,16 +84,7 @@ func newEnv(o gatewayscript.Options) *assembly.Env {
 // compileWith compiles doc, returning the assembly, the API and problems.
 func compileWith(t *testing.T, env *assembly.Env, doc string) (*assembly.Assembly, *apidef.API, apidef.Problems) {
 	t.Helper()
-	d, err := apidef.Parse("test.yaml", []byte(doc))
-	if err != nil {
-		t.Fatalf("parse: %v\n%s", err, doc)
-	}
-	api, ps := apidef.LoadAPI(d)
-	if len(ps.Errors()) > 0 {
-		t.Fatalf("load: %v", ps)
-	}
-	a, ps := assembly.CompileAPI(policy.Builtins(), api, env, "")
-	return a, api, ps
+	return gatewaytest.CompileDoc(t, doc, policy.Builtins(), env, "")
 }
 
 // mustCompile compiles an assembly that must have no problems at all.
@@ -149,23 +130,13 @@ func newContext(t testing.TB, api *apidef.API, r request) *assembly.Context {
 	if r.target == "" {
 		r.target = "/test/items"
 	}
-	hr := httptest.NewRequest(r.method, r.target, nil)
-	for i := 0; i+1 < len(r.headers); i += 2 {
-		hr.Header.Add(r.headers[i], r.headers[i+1])
+	req := gatewaytest.Request(r.method, r.target, r.body, r.headers...)
+	req.ContentLength, req.RemoteAddr = int64(len(r.body)), "192.0.2.7:5555"
+	if strings.HasPrefix(req.URL.Path, "/test/items/") {
+		req.Params = []assembly.Param{{Name: "id", Value: strings.TrimPrefix(req.URL.Path, "/test/items/")}}
 	}
-	req := &assembly.Request{
-		Method: hr.Method, URL: hr.URL, Host: hr.Host, Scheme: "http", Headers: hr.Header,
-		Body:          assembly.StreamBody(io.NopCloser(strings.NewReader(r.body)), 0),
-		ContentLength: int64(len(r.body)), RemoteAddr: "192.0.2.7:5555",
-	}
-	if strings.HasPrefix(hr.URL.Path, "/test/items/") {
-		req.Params = []assembly.Param{{Name: "id", Value: strings.TrimPrefix(hr.URL.Path, "/test/items/")}}
-	}
-	info := &assembly.APIInfo{Name: api.Name, Version: api.Version, Title: api.Title, BasePath: api.BasePath,
-		Org: "acme", Catalog: "sandbox", Properties: map[string]*assembly.Template{}}
-	for k, v := range api.Properties {
-		info.Properties[k] = assembly.MustTemplate(v)
-	}
+	info := gatewaytest.APIInfo(api)
+	info.Org, info.Catalog = "acme", "sandbox"
 	op := &assembly.OperationInfo{ID: "listItems", Path: "/items", Method: r.method}
 	c := assembly.NewContext(context.Background(), req, info, op)
 	c.TransactionID = "tx-1"
