@@ -2,10 +2,12 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -255,4 +257,55 @@ paths:
 			t.Errorf("%s: %d %s", name, r.Status, r.Body)
 		}
 	}
+}
+
+// The client id may come in a query parameter, and id and secret as HTTP
+// basic credentials, when the security definitions say so.
+func TestClientIdentificationByQueryAndBasic(t *testing.T) {
+	dir := copyBundle(t, "../../examples/plans", nil)
+	os.WriteFile(filepath.Join(dir, "weather_1.0.0.yaml"), []byte(strings.NewReplacer(
+		"    in: header\n    name: X-IBM-Client-Id", "    in: query\n    name: client_id",
+	).Replace(readFile(t, "../../examples/plans/weather_1.0.0.yaml"))+`
+  /basic:
+    get:
+      security: [{basicAuth: []}]
+      responses:
+        '200': {description: HTTP basic}
+`), 0o644)
+	edit := readFile(t, filepath.Join(dir, "weather_1.0.0.yaml"))
+	edit = strings.Replace(edit, "securityDefinitions:\n", "securityDefinitions:\n  basicAuth:\n    type: basic\n", 1)
+	os.WriteFile(filepath.Join(dir, "weather_1.0.0.yaml"), []byte(edit), 0o644)
+	srv := serve(t, dir)
+	base := srv.URL + "/demo/sandbox/weather"
+
+	r := call(t, "GET", base+"/current?client_id=gold-app-id", "", map[string]string{"X-IBM-Client-Secret": "gold-secret-1"})
+	if r.Status != 200 || !strings.Contains(r.Body, `"app":"gold-app"`) {
+		t.Fatalf("client id in the query: %d %s", r.Status, r.Body)
+	}
+	if r := call(t, "GET", base+"/current", "", map[string]string{"X-IBM-Client-Id": "gold-app-id", "X-IBM-Client-Secret": "gold-secret-1"}); r.Status != 401 {
+		t.Fatalf("the id in a header where the API wants the query: %d", r.Status)
+	}
+	req, _ := http.NewRequest("GET", base+"/basic", nil)
+	req.SetBasicAuth("free-app-id", "free-secret-2")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("HTTP basic: %d", resp.StatusCode)
+	}
+	req.SetBasicAuth("free-app-id", "wrong")
+	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 401 {
+		t.Fatalf("HTTP basic with a wrong secret: %d", resp.StatusCode)
+	}
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
