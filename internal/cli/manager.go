@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portico-api/portico/internal/manager"
+	"github.com/portico-api/portico/internal/store"
+)
+
+func newManagerCmd() *cobra.Command {
+	var home, listen, dsn, logFormat, logLevel string
+	cmd := &cobra.Command{
+		Use:   "manager",
+		Short: "Run the manager: API Connect's REST API under /api",
+		Long: `Run the control plane. Storage is SQLite in the home folder unless --db
+names another database (sqlite:PATH or postgres://…). The first start creates
+an admin user and writes its API key to HOME/admin.apikey (mode 0600); get a
+token with it:
+
+  curl -X POST http://127.0.0.1:9090/api/token -H 'Content-Type: application/json' \
+       -d '{"grant_type":"api_key","api_key":"'$(cat .portico/admin.apikey)'"}'
+
+Stored secrets are encrypted with a key kept in HOME/secret.key (made on the
+first start) or given as 64 hex digits in PORTICO_SECRET_KEY.
+
+This release of the manager serves tokens, /api/me, provider orgs and their
+catalogs; drafts, publishing and consumers follow.`,
+		Example: `  portico manager
+  portico manager --db postgres://portico@db.internal/portico --listen :9090`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(cmd.ErrOrStderr(), logFormat, logLevel)
+			if err != nil {
+				return err
+			}
+			if home == "" {
+				home = defaultHome()
+			}
+			if dsn == "" {
+				dsn = "sqlite:" + filepath.Join(home, "portico.db")
+			}
+			if err := os.MkdirAll(home, 0o700); err != nil {
+				return err
+			}
+			key, err := secretKey(home)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			st, err := store.Open(ctx, dsn, key)
+			if err != nil {
+				return fmt.Errorf("opening the database: %w", err)
+			}
+			defer st.Close()
+			m := manager.New(st, manager.Options{BaseURL: "http://" + listen, Logger: log})
+			keyFile, err := m.Bootstrap(ctx, home)
+			if err != nil {
+				return err
+			}
+			log.Info("manager ready", "admin_api_key_file", keyFile, "db", redactDSN(dsn))
+			return serve(ctx, "manager", listen, m.Handler(), log.Info)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&home, "home", "", "folder for the database and keys (default $PORTICO_HOME or .portico)")
+	f.StringVar(&listen, "listen", "127.0.0.1:9090", "address of the REST API")
+	f.StringVar(&dsn, "db", "", "database: sqlite:PATH or postgres://… (default sqlite in the home folder)")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func defaultHome() string {
+	if h := os.Getenv("PORTICO_HOME"); h != "" {
+		return h
+	}
+	return ".portico"
+}
+
+// secretKey reads the store's encryption key from PORTICO_SECRET_KEY or
+// HOME/secret.key, making the file on the first start.
+func secretKey(home string) ([]byte, error) {
+	if env := os.Getenv("PORTICO_SECRET_KEY"); env != "" {
+		key, err := hex.DecodeString(strings.TrimSpace(env))
+		if err != nil || len(key) != store.SecretKeySize {
+			return nil, usageError{fmt.Errorf("PORTICO_SECRET_KEY must be %d bytes as hex (%d digits)", store.SecretKeySize, 2*store.SecretKeySize)}
+		}
+		return key, nil
+	}
+	path := filepath.Join(home, "secret.key")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key := make([]byte, store.SecretKeySize)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		return key, os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600)
+	}
+	if err != nil {
+		return nil, err
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(key) != store.SecretKeySize {
+		return nil, fmt.Errorf("%s does not hold a %d-byte hex key; restore it from a backup (stored secrets need it)", path, store.SecretKeySize)
+	}
+	return key, nil
+}
+
+// redactDSN hides a password in a database URL for logs.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.Index(dsn[i+3:], "@"); at >= 0 {
+			cred := dsn[i+3 : i+3+at]
+			if c := strings.Index(cred, ":"); c >= 0 {
+				return dsn[:i+3] + cred[:c] + ":***" + dsn[i+3+at:]
+			}
+		}
+	}
+	return dsn
+}

@@ -1,0 +1,182 @@
+package manager
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/portico-api/portico/internal/auth"
+	"github.com/portico-api/portico/internal/store"
+)
+
+// tokenRequest is API Connect's POST /api/token body.
+type tokenRequest struct {
+	GrantType    string `json:"grant_type"`
+	APIKey       string `json:"api_key"`
+	Username     string `json:"username"`
+	Password     string `json:"password"`
+	Realm        string `json:"realm"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+}
+
+// token exchanges an API key or a user's password for an access token.
+func (m *Manager) token(w http.ResponseWriter, r *http.Request) {
+	var req tokenRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "the body must be JSON: {\"grant_type\": \"api_key\", \"api_key\": \"…\"}")
+		return
+	}
+	user, err := m.authenticate(r.Context(), req)
+	if err != nil {
+		writeError(w, http.StatusUnauthorized, err.Error())
+		return
+	}
+	tok, err := newSecret()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "could not make a token")
+		return
+	}
+	now := time.Now()
+	err = m.st.Tx(r.Context(), func(tx store.Tx) error {
+		_, err := tx.CreateToken(r.Context(), store.Token{ID: hashKey(tok), UserID: user.ID, ExpiresAt: now.Add(m.opts.TokenTTL)})
+		return err
+	})
+	if err != nil {
+		m.log.Error("storing a token failed", "error", err)
+		writeError(w, http.StatusInternalServerError, "could not store the token")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int(m.opts.TokenTTL.Seconds())})
+}
+
+var errBadLogin = errors.New("invalid credentials: check the API key, or the user name and password")
+
+func (m *Manager) authenticate(ctx context.Context, req tokenRequest) (store.User, error) {
+	switch req.GrantType {
+	case "api_key":
+		k, err := m.st.GetAPIKeyByHash(ctx, hashKey(req.APIKey))
+		if err != nil || req.APIKey == "" {
+			return store.User{}, errBadLogin
+		}
+		return m.st.GetUser(ctx, k.UserID)
+	case "password":
+		u, err := m.st.GetUserByName(ctx, req.Username)
+		if err != nil || u.PasswordHash == "" {
+			return store.User{}, errBadLogin
+		}
+		h, err := auth.ParseHash(u.PasswordHash)
+		if err != nil || !h.Verify(req.Password) {
+			return store.User{}, errBadLogin
+		}
+		return u, nil
+	}
+	return store.User{}, errors.New(`grant_type must be "api_key" or "password"`)
+}
+
+type ctxKey struct{}
+
+// caller is the authenticated user of a request.
+type caller struct {
+	user    store.User
+	tokenID string
+}
+
+func callerOf(r *http.Request) caller { return r.Context().Value(ctxKey{}).(caller) }
+
+// rule decides whether the caller may make the request.
+type rule func(m *Manager, r *http.Request, c caller) (allowed bool, err error)
+
+func anyone(*Manager, *http.Request, caller) (bool, error) { return true, nil }
+
+func cloudAdmin(_ *Manager, _ *http.Request, c caller) (bool, error) {
+	return c.user.CloudRole == RoleCloudAdmin, nil
+}
+
+// orgRank orders org roles: a role includes those below it.
+var orgRank = map[string]int{RoleViewer: 1, RoleDeveloper: 2, RoleAdmin: 3, RoleOwner: 4}
+
+// orgRole allows cloud admins and members of the {org} with at least role.
+func orgRole(role string) rule {
+	return func(m *Manager, r *http.Request, c caller) (bool, error) {
+		if c.user.CloudRole == RoleCloudAdmin {
+			return true, nil
+		}
+		org, err := m.org(r.Context(), r.PathValue("org"))
+		if err != nil {
+			return false, err
+		}
+		mem, err := m.st.GetMembership(r.Context(), org.ID, c.user.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return orgRank[mem.Role] >= orgRank[role], nil
+	}
+}
+
+// authed checks the bearer token, then the rule: 401 without a valid
+// token, 403 when the rule refuses.
+func (m *Manager) authed(allow rule, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := m.bearer(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="portico"`)
+			writeError(w, http.StatusUnauthorized, "a valid bearer token is required: POST /api/token, then send Authorization: Bearer <token>")
+			return
+		}
+		allowed, err := allow(m, r, c)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			writeError(w, http.StatusNotFound, err.Error())
+			return
+		case err != nil:
+			m.internal(w, err)
+			return
+		case !allowed:
+			writeError(w, http.StatusForbidden, "your role does not allow this")
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
+	})
+}
+
+func (m *Manager) bearer(r *http.Request) (caller, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 8 || !strings.EqualFold(h[:7], "bearer ") {
+		return caller{}, false
+	}
+	id := hashKey(h[7:])
+	tok, err := m.st.GetToken(r.Context(), id)
+	if err != nil || !tok.RevokedAt.IsZero() || time.Now().After(tok.ExpiresAt) {
+		return caller{}, false
+	}
+	u, err := m.st.GetUser(r.Context(), tok.UserID)
+	if err != nil {
+		return caller{}, false
+	}
+	return caller{user: u, tokenID: id}, true
+}
+
+// logout revokes the token the request carries.
+func (m *Manager) logout(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	err := m.st.Tx(r.Context(), func(tx store.Tx) error { return tx.RevokeToken(r.Context(), c.tokenID, time.Now()) })
+	if err != nil {
+		m.internal(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (m *Manager) me(w http.ResponseWriter, r *http.Request) {
+	u := callerOf(r).user
+	writeJSON(w, http.StatusOK, map[string]any{"type": "user", "api_version": apiVersion, "id": u.ID, "name": u.Name,
+		"title": u.Title, "email": u.Email, "state": "enabled", "url": m.opts.BaseURL + "/api/me",
+		"created_at": u.CreatedAt, "updated_at": u.UpdatedAt})
+}

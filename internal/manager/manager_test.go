@@ -1,0 +1,189 @@
+package manager_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portico-api/portico/internal/auth"
+	"github.com/portico-api/portico/internal/manager"
+	"github.com/portico-api/portico/internal/store"
+)
+
+type env struct {
+	t    *testing.T
+	srv  *httptest.Server
+	st   store.Store
+	home string
+	logs *bytes.Buffer
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	home := t.TempDir()
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(home, "portico.db"), bytes.Repeat([]byte{7}, store.SecretKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	logs := &bytes.Buffer{}
+	m := manager.New(st, manager.Options{BaseURL: "http://manager.test", Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if _, err := m.Bootstrap(context.Background(), home); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Handler())
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, st: st, home: home, logs: logs}
+}
+
+// do calls the API and decodes a JSON answer.
+func (e *env) do(method, path, token string, body any) (int, map[string]any) {
+	e.t.Helper()
+	var rd *bytes.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		rd = bytes.NewReader(data)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func (e *env) token(body map[string]any) string {
+	e.t.Helper()
+	code, out := e.do("POST", "/api/token", "", body)
+	if code != 200 || out["token_type"] != "Bearer" || out["expires_in"].(float64) != 28800 {
+		e.t.Fatalf("POST /api/token: %d %v", code, out)
+	}
+	return out["access_token"].(string)
+}
+
+func (e *env) adminKey() string {
+	data, err := os.ReadFile(filepath.Join(e.home, manager.AdminKeyFile))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return strings.TrimSpace(string(data))
+}
+
+// The seed's flow: a token from an API key, then GET /api/orgs.
+func TestTokenWithAPIKeyThenOrgs(t *testing.T) {
+	e := newEnv(t)
+	info, err := os.Stat(filepath.Join(e.home, manager.AdminKeyFile))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("admin key file: %v, mode %v", err, info.Mode())
+	}
+	key := e.adminKey()
+	tok := e.token(map[string]any{"grant_type": "api_key", "api_key": key, "client_id": "portico-cli", "client_secret": "x"})
+
+	code, out := e.do("POST", "/api/orgs", tok, map[string]any{"name": "acme", "title": "ACME"})
+	if code != 201 || out["type"] != "org" || out["org_type"] != "provider" || out["name"] != "acme" {
+		t.Fatalf("create org: %d %v", code, out)
+	}
+	code, out = e.do("GET", "/api/orgs", tok, nil)
+	if code != 200 || out["total_results"].(float64) != 1 {
+		t.Fatalf("GET /api/orgs: %d %v", code, out)
+	}
+	org := out["results"].([]any)[0].(map[string]any)
+	for k, v := range map[string]any{"type": "org", "org_type": "provider", "api_version": "2.0.0", "name": "acme", "state": "enabled"} {
+		if org[k] != v {
+			t.Errorf("%s = %v, want %v", k, org[k], v)
+		}
+	}
+	if !strings.HasPrefix(org["url"].(string), "http://manager.test/api/orgs/") || org["id"] == "" || org["created_at"] == nil {
+		t.Errorf("org object: %v", org)
+	}
+	code, out = e.do("GET", "/api/orgs/acme/catalogs", tok, nil)
+	if code != 200 || out["total_results"].(float64) != 1 || out["results"].([]any)[0].(map[string]any)["name"] != "sandbox" {
+		t.Fatalf("catalogs of a new org: %d %v", code, out)
+	}
+	code, out = e.do("GET", "/api/me", tok, nil)
+	if code != 200 || out["name"] != "admin" {
+		t.Fatalf("me: %d %v", code, out)
+	}
+	if strings.Contains(e.logs.String(), key) || strings.Contains(e.logs.String(), tok) {
+		t.Error("a key or token reached the log")
+	}
+}
+
+func TestUnauthenticatedAndForbidden(t *testing.T) {
+	e := newEnv(t)
+	admin := e.token(map[string]any{"grant_type": "api_key", "api_key": e.adminKey()})
+	e.do("POST", "/api/orgs", admin, map[string]any{"name": "acme"})
+
+	hash, _ := auth.HashSecret("dev-password")
+	err := e.st.Tx(context.Background(), func(tx store.Tx) error {
+		_, err := tx.CreateUser(context.Background(), store.User{Name: "dev", PasswordHash: hash})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := e.token(map[string]any{"grant_type": "password", "username": "dev", "password": "dev-password", "realm": "provider/default-idp-2"})
+
+	endpoints := []struct{ method, path string }{
+		{"GET", "/api/me"}, {"DELETE", "/api/token"}, {"GET", "/api/orgs"}, {"POST", "/api/orgs"},
+		{"GET", "/api/orgs/acme"}, {"GET", "/api/orgs/acme/catalogs"}, {"POST", "/api/orgs/acme/catalogs"},
+	}
+	for _, ep := range endpoints {
+		code, out := e.do(ep.method, ep.path, "", map[string]any{"name": "x"})
+		msgs, _ := out["message"].([]any)
+		if code != 401 || out["status"].(float64) != 401 || len(msgs) != 1 {
+			t.Errorf("%s %s without a token: %d %v", ep.method, ep.path, code, out)
+		}
+	}
+	// A user with no role in acme and no cloud role.
+	for _, ep := range endpoints[3:] {
+		if code, out := e.do(ep.method, ep.path, dev, map[string]any{"name": "x"}); code != 403 || out["status"].(float64) != 403 {
+			t.Errorf("%s %s as a user without the role: %d %v", ep.method, ep.path, code, out)
+		}
+	}
+	if code, out := e.do("GET", "/api/orgs", dev, nil); code != 200 || out["total_results"].(float64) != 0 {
+		t.Errorf("a user sees only the orgs they belong to: %d %v", code, out)
+	}
+	if code, _ := e.do("POST", "/api/token", "", map[string]any{"grant_type": "password", "username": "dev", "password": "nope"}); code != 401 {
+		t.Errorf("wrong password: %d", code)
+	}
+	if code, _ := e.do("POST", "/api/token", "", map[string]any{"grant_type": "api_key", "api_key": "not-a-key"}); code != 401 {
+		t.Errorf("wrong API key: %d", code)
+	}
+	// Logout revokes the token.
+	if code, _ := e.do("DELETE", "/api/token", dev, nil); code != 204 {
+		t.Fatalf("logout: %d", code)
+	}
+	if code, _ := e.do("GET", "/api/me", dev, nil); code != 401 {
+		t.Errorf("a revoked token still works: %d", code)
+	}
+}
+
+func TestBootstrapOnlyOnce(t *testing.T) {
+	e := newEnv(t)
+	before := e.adminKey()
+	m := manager.New(e.st, manager.Options{})
+	if _, err := m.Bootstrap(context.Background(), e.home); err != nil {
+		t.Fatal(err)
+	}
+	if e.adminKey() != before {
+		t.Fatal("a second start must not replace the admin key")
+	}
+}
