@@ -14,7 +14,7 @@ func (m *Manager) orgObject(o store.ProviderOrg) map[string]any {
 	return map[string]any{"type": "org", "org_type": "provider", "api_version": apiVersion,
 		"id": o.ID, "name": o.Name, "title": o.Title, "summary": o.Summary, "state": "enabled",
 		"owner_url": m.opts.BaseURL + "/api/user-registries/admin/users/" + o.OwnerID,
-		"url": m.opts.BaseURL + "/api/orgs/" + o.ID, "created_at": o.CreatedAt, "updated_at": o.UpdatedAt}
+		"url":       m.opts.BaseURL + "/api/orgs/" + o.ID, "created_at": o.CreatedAt, "updated_at": o.UpdatedAt}
 }
 
 func (m *Manager) catalogObject(o store.ProviderOrg, c store.Catalog) map[string]any {
