@@ -111,19 +111,28 @@ func hashKey(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Handler is the REST API under /api.
+// Handler is the REST API under /api. Each group of resources installs
+// its routes; adding a group is one line here.
 func (m *Manager) Handler() http.Handler {
 	mux := http.NewServeMux()
+	m.authRoutes(mux)
+	m.orgRoutes(mux)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such resource: "+r.Method+" "+r.URL.Path)
+	})
+	return mux
+}
+
+func (m *Manager) authRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/token", m.token)
 	mux.Handle("DELETE /api/token", m.authed(anyone, m.logout))
 	mux.Handle("GET /api/me", m.authed(anyone, m.me))
+}
+
+func (m *Manager) orgRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/orgs", m.authed(anyone, m.listOrgs))
 	mux.Handle("POST /api/orgs", m.authed(cloudAdmin, m.createOrg))
 	mux.Handle("GET /api/orgs/{org}", m.authed(orgRole(RoleViewer), m.getOrg))
 	mux.Handle("GET /api/orgs/{org}/catalogs", m.authed(orgRole(RoleViewer), m.listCatalogs))
 	mux.Handle("POST /api/orgs/{org}/catalogs", m.authed(orgRole(RoleAdmin), m.createCatalog))
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such resource: "+r.Method+" "+r.URL.Path)
-	})
-	return mux
 }
