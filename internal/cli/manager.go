@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -44,32 +46,13 @@ catalogs; drafts, publishing and consumers follow.`,
 			if err != nil {
 				return err
 			}
-			if home == "" {
-				home = defaultHome()
-			}
-			if dsn == "" {
-				dsn = "sqlite:" + filepath.Join(home, "portico.db")
-			}
-			if err := os.MkdirAll(home, 0o700); err != nil {
-				return err
-			}
-			key, err := secretKey(home)
-			if err != nil {
-				return err
-			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			st, err := store.Open(ctx, dsn, key)
-			if err != nil {
-				return fmt.Errorf("opening the database: %w", err)
-			}
-			defer st.Close()
-			m := manager.New(st, manager.Options{BaseURL: "http://" + listen, Logger: log})
-			keyFile, err := m.Bootstrap(ctx, home)
+			st, m, err := openManager(ctx, home, dsn, listen, log)
 			if err != nil {
 				return err
 			}
-			log.Info("manager ready", "admin_api_key_file", keyFile, "db", redactDSN(dsn))
+			defer st.Close()
 			return serve(ctx, "manager", listen, m.Handler(), log.Info)
 		},
 	}
@@ -80,6 +63,36 @@ catalogs; drafts, publishing and consumers follow.`,
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
+}
+
+// openManager opens the store (SQLite in home unless dsn says otherwise)
+// and makes sure the admin user exists.
+func openManager(ctx context.Context, home, dsn, listen string, log *slog.Logger) (store.Store, *manager.Manager, error) {
+	if home == "" {
+		home = defaultHome()
+	}
+	if dsn == "" {
+		dsn = "sqlite:" + filepath.Join(home, "portico.db")
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, nil, err
+	}
+	key, err := secretKey(home)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(ctx, dsn, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the database: %w", err)
+	}
+	m := manager.New(st, manager.Options{BaseURL: "http://" + listen, Logger: log})
+	keyFile, err := m.Bootstrap(ctx, home)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	log.Info("manager ready", "admin_api_key_file", keyFile, "db", redactDSN(dsn))
+	return st, m, nil
 }
 
 func defaultHome() string {

@@ -47,6 +47,7 @@ func (ci *callInfo) event(r *http.Request, rec *recorder, received int64, cfg *C
 		e.OrgName, e.OrgID, e.CatalogName = cfg.Org, cfg.OrgID, cfg.Catalog
 	}
 	if rt := ci.route; rt != nil {
+		e.OrgName, e.OrgID, e.CatalogName = rt.cat.org, rt.cat.orgID, rt.cat.name
 		info := rt.api.Info
 		e.APIName, e.APIVersion, e.APIRef = info.Name, info.Version, info.Name+":"+info.Version
 		e.OperationID, e.OperationPath = rt.op.ID, rt.op.Path

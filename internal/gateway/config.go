@@ -13,15 +13,22 @@ import (
 	"github.com/portico-api/portico/internal/router"
 )
 
-// Config is one compiled bundle. It is never modified after Compile.
+// Config is one or more compiled catalog bundles: what a gateway serves.
+// It is never modified after it is compiled.
 type Config struct {
 	Version int64 // increases with every load
+	// Org and Catalog name the first catalog (the only one for a folder).
 	Org     string
 	OrgID   string
 	Catalog string
 	APIs    []*API
 	routes  *router.Table[*route]
-	access  *access
+}
+
+// catalog is what the routes of one catalog share: its names and apps.
+type catalog struct {
+	org, orgID, name string
+	access           *access
 }
 
 // API is one compiled API.
@@ -34,6 +41,7 @@ type API struct {
 
 // route is what a matched operation leads to.
 type route struct {
+	cat   *catalog
 	api   *API
 	op    *assembly.OperationInfo
 	sec   *security // nil: no client identification
@@ -43,8 +51,28 @@ type route struct {
 // Compile turns a loaded bundle into a Config. It returns every problem
 // found; a Config with problems must not be served.
 func Compile(b *bundle.Bundle, reg *assembly.Registry, env *assembly.Env) (*Config, apidef.Problems) {
-	cfg := &Config{Org: b.Org, OrgID: b.OrgID, Catalog: b.Catalog, access: newAccess(b.Consumers, b.OAuth)}
+	return CompileAll([]*bundle.Bundle{b}, reg, env)
+}
+
+// CompileAll compiles the bundles of several catalogs into one Config;
+// each catalog's APIs answer under its own /{org}/{catalog} prefix.
+func CompileAll(bundles []*bundle.Bundle, reg *assembly.Registry, env *assembly.Env) (*Config, apidef.Problems) {
+	cfg := &Config{}
+	if len(bundles) > 0 {
+		cfg.Org, cfg.OrgID, cfg.Catalog = bundles[0].Org, bundles[0].OrgID, bundles[0].Catalog
+	}
 	rb := router.NewBuilder[*route]()
+	var ps apidef.Problems
+	for _, b := range bundles {
+		ps = append(ps, compileCatalog(cfg, rb, b, reg, env)...)
+	}
+	cfg.routes = rb.Build()
+	return cfg, ps
+}
+
+// compileCatalog adds one catalog's APIs and routes.
+func compileCatalog(cfg *Config, rb *router.Builder[*route], b *bundle.Bundle, reg *assembly.Registry, env *assembly.Env) apidef.Problems {
+	cat := &catalog{org: b.Org, orgID: b.OrgID, name: b.Catalog, access: newAccess(b.Consumers, b.OAuth)}
 	plans, ps := compilePlans(b.Products)
 	for _, def := range b.APIs {
 		info, ips := apiInfo(def, b)
@@ -62,7 +90,7 @@ func Compile(b *bundle.Bundle, reg *assembly.Registry, env *assembly.Env) (*Conf
 		warned := false
 		for _, op := range def.Operations {
 			full := router.Join(b.Org, b.Catalog, def.BasePath, op.Path)
-			r := &route{api: api, op: &assembly.OperationInfo{ID: op.ID, Path: op.Path, Method: op.Method}}
+			r := &route{cat: cat, api: api, op: &assembly.OperationInfo{ID: op.ID, Path: op.Path, Method: op.Method}}
 			sec, sps := compileSecurity(def, op)
 			ps = append(ps, sps...)
 			r.sec, r.plans = sec, plansFor(def, op, plans)
@@ -76,8 +104,7 @@ func Compile(b *bundle.Bundle, reg *assembly.Registry, env *assembly.Env) (*Conf
 			}
 		}
 	}
-	cfg.routes = rb.Build()
-	return cfg, ps
+	return ps
 }
 
 // apiInfo resolves the API's properties for this catalog: the API's own

@@ -131,7 +131,7 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, cfg *Config
 	rt := call.route
 	corsHeaders(w, r, rt.api.cors)
 	if rt.sec != nil {
-		cl, creds, status, msg := cfg.access.identify(rt.sec, r)
+		cl, creds, status, msg := rt.cat.access.identify(rt.sec, r)
 		if cl == nil {
 			writeAPIError(w, status, "", msg)
 			return
@@ -142,7 +142,7 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, cfg *Config
 			writeAPIError(w, http.StatusUnauthorized, "", msgNotSubscribed)
 			return
 		}
-		if !g.enforce(r.Context(), w, cfg, call.plan, cl) {
+		if !g.enforce(r.Context(), w, rt.cat, call.plan, cl) {
 			call.rateLimited = true
 			return
 		}
@@ -158,11 +158,11 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, cfg *Config
 	c := assembly.NewContext(r.Context(), req, rt.api.Info, rt.op)
 	c.TransactionID = call.txid
 	c.Log = g.log
-	c.Clients = cfg.access
+	c.Clients = rt.cat.access
 	defer c.Done()
 	if call.client != nil {
 		c.Identity = identity(call.client, call.plan)
-		c.Limits = &planLimits{g: g, cfg: cfg, plan: call.plan, cl: call.client}
+		c.Limits = &planLimits{g: g, cat: rt.cat, plan: call.plan, cl: call.client}
 	}
 	err := rt.api.Assembly.Run(c)
 	call.backend = c.Backend

@@ -38,7 +38,7 @@ func compileNamed(def *apidef.Plan, ps *apidef.Problems) namedLimits {
 // planLimits is assembly.Limits for one identified call.
 type planLimits struct {
 	g    *Gateway
-	cfg  *Config
+	cat  *catalog
 	plan *plan
 	cl   *client
 }
@@ -50,7 +50,7 @@ func (pl *planLimits) Apply(ctx context.Context, source, kind, name, op string, 
 	}
 	out := assembly.LimitResult{Known: true, Allowed: true, Remaining: -1}
 	for _, l := range ls {
-		key := pl.cfg.Org + "/" + pl.cfg.Catalog + "/" + pl.plan.key + "/" + pl.cl.app.ID + "/" + kind + ":" + l.name
+		key := pl.cat.org + "/" + pl.cat.name + "/" + pl.plan.key + "/" + pl.cl.app.ID + "/" + kind + ":" + l.name
 		allowed, lim, remaining, err := pl.apply(ctx, key, kind, op, l, weight)
 		if err != nil {
 			return out, err

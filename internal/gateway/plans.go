@@ -85,7 +85,7 @@ func planOffers(def *apidef.Plan, key string, op apidef.Operation) bool {
 // enforce checks the plan's burst and rate limits for the app and writes
 // the X-RateLimit headers. It returns false when a hard limit refused the
 // call (the 429 has been written).
-func (g *Gateway) enforce(ctx context.Context, w http.ResponseWriter, cfg *Config, p *plan, c *client) bool {
+func (g *Gateway) enforce(ctx context.Context, w http.ResponseWriter, cat *catalog, p *plan, c *client) bool {
 	if len(p.rates) == 0 && len(p.bursts) == 0 {
 		return true
 	}
@@ -94,7 +94,7 @@ func (g *Gateway) enforce(ctx context.Context, w http.ResponseWriter, cfg *Confi
 	var retry int64
 	for _, group := range [][]limit{p.bursts, p.rates} {
 		for _, l := range group {
-			key := cfg.Org + "/" + cfg.Catalog + "/" + p.key + "/" + c.app.ID + "/" + l.name
+			key := cat.org + "/" + cat.name + "/" + p.key + "/" + c.app.ID + "/" + l.name
 			res, err := g.limiter.Allow(ctx, key, l.lim, 1)
 			if err != nil {
 				g.log.Warn("rate limit store failed; the call is allowed", "error", err)

@@ -117,6 +117,7 @@ func (m *Manager) Handler() http.Handler {
 	mux := http.NewServeMux()
 	m.authRoutes(mux)
 	m.orgRoutes(mux)
+	m.productRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such resource: "+r.Method+" "+r.URL.Path)
 	})

@@ -48,7 +48,14 @@ type proc struct {
 
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
+	return startIn(t, "", args...)
+}
+
+// startIn runs portico in the folder dir ("" for the test's own).
+func startIn(t *testing.T, dir string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
