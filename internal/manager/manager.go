@@ -117,6 +117,8 @@ func (m *Manager) Handler() http.Handler {
 	mux := http.NewServeMux()
 	m.authRoutes(mux)
 	m.orgRoutes(mux)
+	m.draftRoutes(mux)
+	m.consumerRoutes(mux)
 	m.productRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such resource: "+r.Method+" "+r.URL.Path)

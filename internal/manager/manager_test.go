@@ -187,3 +187,13 @@ func TestBootstrapOnlyOnce(t *testing.T) {
 		t.Fatal("a second start must not replace the admin key")
 	}
 }
+
+func TestMissingOrgIs404(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token(map[string]any{"grant_type": "api_key", "api_key": e.adminKey()})
+	for _, path := range []string{"/api/orgs/nope", "/api/orgs/nope/catalogs", "/api/catalogs/nope/sandbox/products"} {
+		if code, out := e.do("GET", path, tok, nil); code != 404 || out["status"].(float64) != 404 {
+			t.Errorf("GET %s: %d %v", path, code, out)
+		}
+	}
+}

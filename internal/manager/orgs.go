@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/portico-api/portico/internal/store"
@@ -30,7 +31,7 @@ func (m *Manager) org(ctx context.Context, idOrName string) (store.ProviderOrg, 
 		o, err = m.st.GetProviderOrg(ctx, idOrName)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return o, errors.New("provider org " + idOrName + " not found: " + store.ErrNotFound.Error())
+		return o, fmt.Errorf("provider org %s: %w", idOrName, store.ErrNotFound)
 	}
 	return o, err
 }

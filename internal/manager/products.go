@@ -35,16 +35,7 @@ func (m *Manager) catalogIn(ctx context.Context, orgRef, catRef string) (store.P
 	if err != nil {
 		return o, store.Catalog{}, err
 	}
-	c, err := m.st.GetCatalogByName(ctx, o.ID, catRef)
-	if errors.Is(err, store.ErrNotFound) {
-		c, err = m.st.GetCatalog(ctx, catRef)
-		if err == nil && c.OrgID != o.ID {
-			err = store.ErrNotFound
-		}
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		return o, c, fmt.Errorf("catalog %s of %s not found: %w", catRef, o.Name, store.ErrNotFound)
-	}
+	c, err := m.catalog(ctx, o, catRef)
 	return o, c, err
 }
 
