@@ -221,3 +221,103 @@ func codeBlockAfter(t *testing.T, text, heading string) string {
 	rest = rest[start+len("```sh\n"):]
 	return rest[:strings.Index(rest, "```")]
 }
+
+// The manager's whole flow against a real portico up: org, a draft from a
+// real API Connect file, publish a product with plans, consumer org, app,
+// subscription, calls through the gateway, then deprecate and retire.
+func TestUpConsumerFlow(t *testing.T) {
+	home := t.TempDir()
+	p := start(t, "up", "--home", home, "--manager-listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--admin-listen", "")
+	line, _ := p.waitLine(t, 0, managerListening)
+	mgr := managerListening.FindStringSubmatch(line)[1]
+	line, _ = p.waitLine(t, 0, gatewayListening)
+	gw := gatewayListening.FindStringSubmatch(line)[1]
+	key, _ := os.ReadFile(filepath.Join(home, "admin.apikey"))
+	body, _ := json.Marshal(map[string]string{"grant_type": "api_key", "api_key": strings.TrimSpace(string(key))})
+	_, out := rest(t, "POST", mgr+"/api/token", "", "application/json", body)
+	tok := out["access_token"].(string)
+	mustREST := func(method, path, ct string, body []byte, want int) map[string]any {
+		t.Helper()
+		code, out := rest(t, method, mgr+path, tok, ct, body)
+		if code != want {
+			t.Fatalf("%s %s: %d %v", method, path, code, out)
+		}
+		return out
+	}
+	mustREST("POST", "/api/orgs", "application/json", []byte(`{"name":"acme"}`), 201)
+
+	// A draft from a real API Connect file, uploaded as it is.
+	if real, err := os.ReadFile("../../../shared/corpus/apic/ibm-apiconnect__quick-check__templates__set-variable.yaml"); err == nil {
+		d := mustREST("POST", "/api/orgs/acme/drafts/draft-apis", "application/yaml", real, 201)
+		if d["name"] != "publish-test" {
+			t.Errorf("draft: %v", d)
+		}
+	}
+
+	api, _ := os.ReadFile("../../examples/plans/weather_1.0.0.yaml")
+	product, _ := os.ReadFile("../../examples/plans/weather-product_1.0.0.yaml")
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	pw, _ := mw.CreateFormFile("product", "weather-product_1.0.0.yaml")
+	pw.Write(product)
+	aw, _ := mw.CreateFormFile("openapi", "weather_1.0.0.yaml")
+	aw.Write(api)
+	mw.Close()
+	mustREST("POST", "/api/catalogs/acme/sandbox/publish", mw.FormDataContentType(), buf.Bytes(), 201)
+
+	mustREST("POST", "/api/catalogs/acme/sandbox/consumer-orgs", "application/json", []byte(`{"name":"partners"}`), 201)
+	app := mustREST("POST", "/api/consumer-orgs/acme/sandbox/partners/apps", "application/json", []byte(`{"name":"mobile"}`), 201)
+	id, _ := app["client_id"].(string)
+	secret, _ := app["client_secret"].(string)
+	if id == "" || secret == "" {
+		t.Fatalf("the new app's credentials: %v", app)
+	}
+	mustREST("POST", "/api/apps/acme/sandbox/partners/mobile/subscriptions", "application/json",
+		[]byte(`{"product":"weather-product:1.0.0","plan":"gold"}`), 201)
+
+	url := gw + "/acme/sandbox/weather/current"
+	creds := map[string]string{"X-IBM-Client-Id": id, "X-IBM-Client-Secret": secret}
+	waitCall(t, url, creds, 200)
+	if code := callWith(t, url, nil); code != 401 {
+		t.Fatalf("without a client id: %d", code)
+	}
+	if _, body := getWith(t, url, creds); !strings.Contains(body, `"app":"mobile"`) || !strings.Contains(body, `"plan":"gold"`) {
+		t.Fatalf("the assembly sees the app and plan: %s", body)
+	}
+
+	// Deprecated products stay callable; retired ones stop answering.
+	mustREST("PATCH", "/api/catalogs/acme/sandbox/products/weather-product:1.0.0", "application/json", []byte(`{"state":"deprecated"}`), 200)
+	if code := callWith(t, url, creds); code != 200 {
+		t.Fatalf("deprecated: %d", code)
+	}
+	mustREST("PATCH", "/api/catalogs/acme/sandbox/products/weather-product:1.0.0", "application/json", []byte(`{"state":"retired"}`), 200)
+	waitCall(t, url, creds, 404)
+}
+
+// waitCall polls the gateway until url answers want with headers.
+func waitCall(t *testing.T, url string, headers map[string]string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if callWith(t, url, headers) == want {
+			return
+		}
+		time.Sleep(20 * time.Millisecond) // polling the gateway, not synchronising with it
+	}
+	t.Fatalf("%s did not answer %d within 10s", url, want)
+}
+
+func getWith(t *testing.T, url string, headers map[string]string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
+}
