@@ -197,3 +197,54 @@ func TestMissingOrgIs404(t *testing.T) {
 		}
 	}
 }
+
+// The product endpoints need a token, and a role in the org.
+func TestProductEndpointsAuthorised(t *testing.T) {
+	e := newEnv(t)
+	admin := e.token(map[string]any{"grant_type": "api_key", "api_key": e.adminKey()})
+	e.do("POST", "/api/orgs", admin, map[string]any{"name": "acme"})
+	org, err := e.st.GetProviderOrgByName(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := auth.HashSecret("pw")
+	err = e.st.Tx(context.Background(), func(tx store.Tx) error {
+		for name, role := range map[string]string{"outsider": "", "viewer": manager.RoleViewer} {
+			u, err := tx.CreateUser(context.Background(), store.User{Name: name, PasswordHash: hash})
+			if err != nil {
+				return err
+			}
+			if role != "" {
+				if _, err := tx.SetMembership(context.Background(), store.Membership{OrgID: org.ID, UserID: u.ID, Role: role}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outsider := e.token(map[string]any{"grant_type": "password", "username": "outsider", "password": "pw"})
+	viewer := e.token(map[string]any{"grant_type": "password", "username": "viewer", "password": "pw"})
+	cases := []struct {
+		method, path string
+		denied       string // a token whose role is too low
+	}{
+		{"GET", "/api/catalogs/acme/sandbox/products", outsider},
+		{"GET", "/api/catalogs/acme/sandbox/products/p:1.0.0", outsider},
+		{"POST", "/api/catalogs/acme/sandbox/publish", viewer},
+		{"PATCH", "/api/catalogs/acme/sandbox/products/p:1.0.0", viewer},
+	}
+	for _, c := range cases {
+		if code, _ := e.do(c.method, c.path, "", map[string]any{}); code != 401 {
+			t.Errorf("%s %s without a token: %d", c.method, c.path, code)
+		}
+		if code, out := e.do(c.method, c.path, c.denied, map[string]any{}); code != 403 {
+			t.Errorf("%s %s with too low a role: %d %v", c.method, c.path, code, out)
+		}
+	}
+	if code, out := e.do("GET", "/api/catalogs/acme/sandbox/products", viewer, nil); code != 200 || out["total_results"].(float64) != 0 {
+		t.Errorf("a viewer lists products: %d %v", code, out)
+	}
+}
