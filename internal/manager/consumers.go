@@ -298,7 +298,7 @@ func (m *Manager) createConsumerOrg(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := m.st.Tx(r.Context(), func(tx store.Tx) error {
+	if !m.commit(w, r, func(tx store.Tx) error {
 		var err error
 		p.corg, err = tx.CreateConsumerOrg(r.Context(), store.ConsumerOrg{CatalogID: p.cat.ID, Name: req.Name, Title: req.Title,
 			Summary: req.Summary, OwnerID: callerOf(r).user.ID})
@@ -306,9 +306,7 @@ func (m *Manager) createConsumerOrg(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		return auditConsumer(r.Context(), tx, r, "create", "consumer_org", p.corg.ID, "created consumer org "+p.corg.Name+" in catalog "+p.cat.Name+" of "+p.org.Name)
-	})
-	if err != nil {
-		m.storeError(w, err)
+	}) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, m.consumerOrgObject(p))
@@ -327,14 +325,12 @@ func (m *Manager) deleteConsumerOrg(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := m.st.Tx(r.Context(), func(tx store.Tx) error {
+	if !m.commit(w, r, func(tx store.Tx) error {
 		if err := tx.DeleteConsumerOrg(r.Context(), p.corg.ID); err != nil {
 			return err
 		}
 		return auditConsumer(r.Context(), tx, r, "delete", "consumer_org", p.corg.ID, "deleted consumer org "+p.corg.Name+" of catalog "+p.cat.Name+" in "+p.org.Name)
-	})
-	if err != nil {
-		m.storeError(w, err)
+	}) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -394,7 +390,7 @@ func (m *Manager) createApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var cred store.Credential
-	err = m.st.Tx(r.Context(), func(tx store.Tx) error {
+	if !m.commit(w, r, func(tx store.Tx) error {
 		var err error
 		p.app, err = tx.CreateApp(r.Context(), store.App{ConsumerOrgID: p.corg.ID, Name: req.Name, Title: req.Title, Summary: req.Summary})
 		if err != nil {
@@ -409,9 +405,7 @@ func (m *Manager) createApp(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		return auditConsumer(r.Context(), tx, r, "create", "credential", cred.ID, "created credential "+cred.Name+" (client ID "+clientID+") of app "+p.app.Name)
-	})
-	if err != nil {
-		m.storeError(w, err)
+	}) {
 		return
 	}
 	obj := m.appObject(p)
@@ -458,15 +452,13 @@ func (m *Manager) updateApp(w http.ResponseWriter, r *http.Request) {
 	if req.State != nil {
 		a.State = store.AppState(*req.State)
 	}
-	err := m.st.Tx(r.Context(), func(tx store.Tx) error {
+	if !m.commit(w, r, func(tx store.Tx) error {
 		var err error
 		if p.app, err = tx.UpdateApp(r.Context(), a); err != nil {
 			return err
 		}
 		return auditConsumer(r.Context(), tx, r, "update", "app", a.ID, "updated app "+a.Name+" (state "+string(a.State)+")")
-	})
-	if err != nil {
-		m.storeError(w, err)
+	}) {
 		return
 	}
 	writeJSON(w, http.StatusOK, m.appObject(p))
@@ -478,14 +470,12 @@ func (m *Manager) deleteApp(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := m.st.Tx(r.Context(), func(tx store.Tx) error {
+	if !m.commit(w, r, func(tx store.Tx) error {
 		if err := tx.DeleteApp(r.Context(), p.app.ID); err != nil {
 			return err
 		}
 		return auditConsumer(r.Context(), tx, r, "delete", "app", p.app.ID, "deleted app "+p.app.Name+" of consumer org "+p.corg.Name)
-	})
-	if err != nil {
-		m.storeError(w, err)
+	}) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -535,7 +525,7 @@ func (m *Manager) createCredential(w http.ResponseWriter, r *http.Request) {
 		req.Title = req.Name
 	}
 	var cred store.Credential
-	err = m.st.Tx(r.Context(), func(tx store.Tx) error {
+	if !m.commit(w, r, func(tx store.Tx) error {
 		var err error
 		cred, err = tx.CreateCredential(r.Context(), store.Credential{AppID: p.app.ID, Name: req.Name, Title: req.Title,
 			Summary: req.Summary, ClientID: clientID, SecretHash: hash})
@@ -543,9 +533,7 @@ func (m *Manager) createCredential(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		return auditConsumer(r.Context(), tx, r, "create", "credential", cred.ID, "created credential "+cred.Name+" (client ID "+clientID+") of app "+p.app.Name)
-	})
-	if err != nil {
-		m.storeError(w, err)
+	}) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, withSecret(m.credentialObject(p, cred), secret))
@@ -577,14 +565,12 @@ func (m *Manager) deleteCredential(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := m.st.Tx(r.Context(), func(tx store.Tx) error {
+	if !m.commit(w, r, func(tx store.Tx) error {
 		if err := tx.DeleteCredential(r.Context(), c.ID); err != nil {
 			return err
 		}
 		return auditConsumer(r.Context(), tx, r, "delete", "credential", c.ID, "deleted credential "+c.Name+" (client ID "+c.ClientID+") of app "+p.app.Name)
-	})
-	if err != nil {
-		m.storeError(w, err)
+	}) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -603,15 +589,13 @@ func (m *Manager) resetCredential(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.SecretHash = hash
-	err = m.st.Tx(r.Context(), func(tx store.Tx) error {
+	if !m.commit(w, r, func(tx store.Tx) error {
 		var err error
 		if c, err = tx.UpdateCredential(r.Context(), c); err != nil {
 			return err
 		}
 		return auditConsumer(r.Context(), tx, r, "reset", "credential", c.ID, "reset the secret of credential "+c.Name+" (client ID "+c.ClientID+") of app "+p.app.Name)
-	})
-	if err != nil {
-		m.storeError(w, err)
+	}) {
 		return
 	}
 	writeJSON(w, http.StatusOK, withSecret(m.credentialObject(p, c), secret))
@@ -759,7 +743,7 @@ func (m *Manager) createSubscription(w http.ResponseWriter, r *http.Request) {
 		state = store.SubscriptionPending
 	}
 	var sub store.Subscription
-	err = m.st.Tx(r.Context(), func(tx store.Tx) error {
+	if !m.commit(w, r, func(tx store.Tx) error {
 		var err error
 		sub, err = tx.CreateSubscription(r.Context(), store.Subscription{AppID: p.app.ID, ProductID: prod.ID, Name: req.Name,
 			Title: req.Title, Summary: req.Summary, Plan: plan.Name, State: state})
@@ -767,9 +751,7 @@ func (m *Manager) createSubscription(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		return auditConsumer(r.Context(), tx, r, "create", "subscription", sub.ID, "subscribed app "+p.app.Name+" to "+prod.Name+":"+prod.Version+" plan "+plan.Name+" ("+string(state)+")")
-	})
-	if err != nil {
-		m.storeError(w, err)
+	}) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, m.subscriptionObject(p, sub))
@@ -799,14 +781,12 @@ func (m *Manager) deleteSubscription(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := m.st.Tx(r.Context(), func(tx store.Tx) error {
+	if !m.commit(w, r, func(tx store.Tx) error {
 		if err := tx.DeleteSubscription(r.Context(), s.ID); err != nil {
 			return err
 		}
 		return auditConsumer(r.Context(), tx, r, "delete", "subscription", s.ID, "deleted subscription "+s.Name+" (plan "+s.Plan+") of app "+p.app.Name)
-	})
-	if err != nil {
-		m.storeError(w, err)
+	}) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

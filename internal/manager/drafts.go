@@ -232,7 +232,7 @@ func (m *Manager) createDraft(k draftKind) http.HandlerFunc {
 			return
 		}
 		var d store.DraftAPI
-		err = m.st.Tx(r.Context(), func(tx store.Tx) error {
+		if !m.commit(w, r, func(tx store.Tx) error {
 			var err error
 			d, err = k.create(r.Context(), tx, store.DraftAPI{OrgID: o.ID, Name: info.name, Version: info.version,
 				Title: info.title, Summary: info.summary, Document: data})
@@ -242,9 +242,7 @@ func (m *Manager) createDraft(k draftKind) http.HandlerFunc {
 			_, err = tx.AppendAudit(r.Context(), store.AuditEntry{UserID: callerOf(r).user.ID, Action: "create", ObjectType: k.field,
 				ObjectID: d.ID, Summary: "created " + k.what + " " + d.Name + ":" + d.Version + " in " + o.Name})
 			return err
-		})
-		if err != nil {
-			m.storeError(w, err)
+		}) {
 			return
 		}
 		writeJSON(w, http.StatusCreated, m.draftObject(k, o, d, wantsField(r, k.field)))
@@ -265,7 +263,7 @@ func (m *Manager) updateDraft(k draftKind) http.HandlerFunc {
 			return
 		}
 		var d store.DraftAPI
-		err = m.st.Tx(r.Context(), func(tx store.Tx) error {
+		if !m.commit(w, r, func(tx store.Tx) error {
 			old, err := m.draft(r.Context(), tx, k, o, r.PathValue("id"))
 			if err != nil {
 				return err
@@ -282,9 +280,7 @@ func (m *Manager) updateDraft(k draftKind) http.HandlerFunc {
 			_, err = tx.AppendAudit(r.Context(), store.AuditEntry{UserID: callerOf(r).user.ID, Action: "update", ObjectType: k.field,
 				ObjectID: d.ID, Summary: summary})
 			return err
-		})
-		if err != nil {
-			m.storeError(w, err)
+		}) {
 			return
 		}
 		writeJSON(w, http.StatusOK, m.draftObject(k, o, d, wantsField(r, k.field)))
@@ -298,7 +294,7 @@ func (m *Manager) deleteDraft(k draftKind) http.HandlerFunc {
 			m.storeError(w, err)
 			return
 		}
-		err = m.st.Tx(r.Context(), func(tx store.Tx) error {
+		if !m.commit(w, r, func(tx store.Tx) error {
 			d, err := m.draft(r.Context(), tx, k, o, r.PathValue("id"))
 			if err != nil {
 				return err
@@ -309,9 +305,7 @@ func (m *Manager) deleteDraft(k draftKind) http.HandlerFunc {
 			_, err = tx.AppendAudit(r.Context(), store.AuditEntry{UserID: callerOf(r).user.ID, Action: "delete", ObjectType: k.field,
 				ObjectID: d.ID, Summary: "deleted " + k.what + " " + d.Name + ":" + d.Version + " from " + o.Name})
 			return err
-		})
-		if err != nil {
-			m.storeError(w, err)
+		}) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)

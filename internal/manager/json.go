@@ -68,3 +68,13 @@ func collection[T any](items []T, total int) map[string]any {
 	}
 	return map[string]any{"total_results": total, "results": items}
 }
+
+// commit runs fn in one transaction and, when it fails, answers the store
+// error. It reports whether the transaction committed.
+func (m *Manager) commit(w http.ResponseWriter, r *http.Request, fn func(tx store.Tx) error) bool {
+	if err := m.st.Tx(r.Context(), fn); err != nil {
+		m.storeError(w, err)
+		return false
+	}
+	return true
+}

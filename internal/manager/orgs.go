@@ -103,7 +103,7 @@ func (m *Manager) createOrg(w http.ResponseWriter, r *http.Request) {
 	}
 	c := callerOf(r)
 	var org store.ProviderOrg
-	err := m.st.Tx(r.Context(), func(tx store.Tx) error {
+	if !m.commit(w, r, func(tx store.Tx) error {
 		var err error
 		org, err = tx.CreateProviderOrg(r.Context(), store.ProviderOrg{Name: req.Name, Title: req.Title, Summary: req.Summary, OwnerID: c.user.ID})
 		if err != nil {
@@ -117,9 +117,7 @@ func (m *Manager) createOrg(w http.ResponseWriter, r *http.Request) {
 		}
 		_, err = tx.AppendAudit(r.Context(), store.AuditEntry{UserID: c.user.ID, Action: "create", ObjectType: "org", ObjectID: org.ID, Summary: "created provider org " + org.Name})
 		return err
-	})
-	if err != nil {
-		m.storeError(w, err)
+	}) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, m.orgObject(org))
@@ -168,7 +166,7 @@ func (m *Manager) createCatalog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var cat store.Catalog
-	err = m.st.Tx(r.Context(), func(tx store.Tx) error {
+	if !m.commit(w, r, func(tx store.Tx) error {
 		var err error
 		cat, err = tx.CreateCatalog(r.Context(), store.Catalog{OrgID: o.ID, Name: req.Name, Title: req.Title, Summary: req.Summary})
 		if err != nil {
@@ -176,9 +174,7 @@ func (m *Manager) createCatalog(w http.ResponseWriter, r *http.Request) {
 		}
 		_, err = tx.AppendAudit(r.Context(), store.AuditEntry{UserID: callerOf(r).user.ID, Action: "create", ObjectType: "catalog", ObjectID: cat.ID, Summary: "created catalog " + cat.Name + " in " + o.Name})
 		return err
-	})
-	if err != nil {
-		m.storeError(w, err)
+	}) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, m.catalogObject(o, cat))

@@ -82,7 +82,7 @@ func (m *Manager) publish(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("stage") == "true" {
 		prod.State = "staged"
 	}
-	err = m.st.Tx(r.Context(), func(tx store.Tx) error {
+	if !m.commit(w, r, func(tx store.Tx) error {
 		var err error
 		if prod, err = tx.CreateProduct(r.Context(), prod); err != nil {
 			return err
@@ -90,9 +90,7 @@ func (m *Manager) publish(w http.ResponseWriter, r *http.Request) {
 		_, err = tx.AppendAudit(r.Context(), store.AuditEntry{UserID: callerOf(r).user.ID, Action: "publish", ObjectType: "product",
 			ObjectID: prod.ID, Summary: fmt.Sprintf("%s %s:%s to %s/%s", prod.State, prod.Name, prod.Version, o.Name, c.Name)})
 		return err
-	})
-	if err != nil {
-		m.storeError(w, err)
+	}) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, m.productObject(o, c, prod))
@@ -281,7 +279,7 @@ func (m *Manager) updateProduct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var p store.Product
-	err = m.st.Tx(r.Context(), func(tx store.Tx) error {
+	if !m.commit(w, r, func(tx store.Tx) error {
 		var err error
 		if p, err = m.product(r.Context(), c, r.PathValue("product")); err != nil {
 			return err
@@ -304,9 +302,7 @@ func (m *Manager) updateProduct(w http.ResponseWriter, r *http.Request) {
 		_, err = tx.AppendAudit(r.Context(), store.AuditEntry{UserID: callerOf(r).user.ID, Action: "update", ObjectType: "product",
 			ObjectID: p.ID, Summary: fmt.Sprintf("%s:%s is %s", p.Name, p.Version, p.State)})
 		return err
-	})
-	if err != nil {
-		m.storeError(w, err)
+	}) {
 		return
 	}
 	writeJSON(w, http.StatusOK, m.productObject(o, c, p))
