@@ -120,6 +120,8 @@ func (m *Manager) Handler() http.Handler {
 	m.draftRoutes(mux)
 	m.consumerRoutes(mux)
 	m.productRoutes(mux)
+	m.userRoutes(mux)
+	m.lifecycleRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such resource: "+r.Method+" "+r.URL.Path)
 	})
