@@ -248,3 +248,30 @@ func TestProductEndpointsAuthorised(t *testing.T) {
 		t.Errorf("a viewer lists products: %d %v", code, out)
 	}
 }
+
+func TestFieldsAndClientCredentials(t *testing.T) {
+	e := newEnv(t)
+	admin := e.token(map[string]any{"grant_type": "api_key", "api_key": e.adminKey()})
+	e.do("POST", "/api/orgs", admin, map[string]any{"name": "acme", "title": "ACME"})
+	code, out := e.do("GET", "/api/orgs?fields=name,title", admin, nil)
+	org := out["results"].([]any)[0].(map[string]any)
+	if code != 200 || len(org) != 2 || org["name"] != "acme" || org["title"] != "ACME" || out["total_results"].(float64) != 1 {
+		t.Fatalf("?fields=name,title: %d %v", code, out)
+	}
+	if _, out := e.do("GET", "/api/orgs/acme?fields=name", admin, nil); len(out) != 1 || out["name"] != "acme" {
+		t.Fatalf("?fields on an object: %v", out)
+	}
+	if _, out := e.do("GET", "/api/orgs/acme?fields=add(owner_url)", admin, nil); out["owner_url"] == nil || out["type"] != "org" {
+		t.Fatalf("?fields=add(…) keeps everything: %v", out)
+	}
+
+	// client_credentials: the client is an API key (its ID and the key).
+	code, key := e.do("POST", "/api/me/api-keys", admin, map[string]any{"description": "ci"})
+	if code != 201 {
+		t.Fatalf("make an API key: %d %v", code, key)
+	}
+	e.token(map[string]any{"grant_type": "client_credentials", "client_id": key["id"], "client_secret": key["api_key"]})
+	if code, _ := e.do("POST", "/api/token", "", map[string]any{"grant_type": "client_credentials", "client_id": key["id"], "client_secret": "wrong"}); code != 401 {
+		t.Errorf("client_credentials with a wrong secret: %d", code)
+	}
+}
