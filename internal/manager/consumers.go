@@ -18,8 +18,9 @@ import (
 )
 
 // Consumer objects: consumer orgs of a catalog, their apps, the apps'
-// credentials and subscriptions. Until consumer-org members exist, the
-// provider org's roles decide: viewers read, developers create and change.
+// credentials and subscriptions. The provider org's roles decide (viewers
+// read, developers create and change), and a consumer org's owner may also
+// manage everything inside it.
 func (m *Manager) consumerRoutes(mux *http.ServeMux) {
 	const (
 		corgs = "/api/catalogs/{org}/{catalog}/consumer-orgs"
@@ -29,35 +30,36 @@ func (m *Manager) consumerRoutes(mux *http.ServeMux) {
 		subs  = app + "/subscriptions"
 	)
 	viewer, developer := orgRole(RoleViewer), orgRole(RoleDeveloper)
+	member := consumerMember
 	// Consumer orgs: viewers list and read them; developers create and
 	// delete them (deleting takes the apps, credentials and subscriptions
 	// with it).
 	mux.Handle("GET "+corgs, m.authed(viewer, m.listConsumerOrgs))
 	mux.Handle("POST "+corgs, m.authed(developer, m.createConsumerOrg))
-	mux.Handle("GET "+corg, m.authed(viewer, m.getConsumerOrg))
-	mux.Handle("DELETE "+corg, m.authed(developer, m.deleteConsumerOrg))
+	mux.Handle("GET "+corg, m.authed(member(viewer), m.getConsumerOrg))
+	mux.Handle("DELETE "+corg, m.authed(member(developer), m.deleteConsumerOrg))
 	// Apps: viewers read; developers create (with a first credential),
 	// change and delete.
-	mux.Handle("GET "+corg+"/apps", m.authed(viewer, m.listApps))
-	mux.Handle("POST "+corg+"/apps", m.authed(developer, m.createApp))
-	mux.Handle("GET "+app, m.authed(viewer, m.getApp))
-	mux.Handle("PATCH "+app, m.authed(developer, m.updateApp))
-	mux.Handle("DELETE "+app, m.authed(developer, m.deleteApp))
+	mux.Handle("GET "+corg+"/apps", m.authed(member(viewer), m.listApps))
+	mux.Handle("POST "+corg+"/apps", m.authed(member(developer), m.createApp))
+	mux.Handle("GET "+app, m.authed(member(viewer), m.getApp))
+	mux.Handle("PATCH "+app, m.authed(member(developer), m.updateApp))
+	mux.Handle("DELETE "+app, m.authed(member(developer), m.deleteApp))
 	// Credentials: viewers see client IDs, never secrets; developers
 	// create, delete and reset them. Verifying a secret is a developer's
 	// too: it is an oracle on a secret, and each check costs an argon2id
 	// hash (19 MiB), not something to hand to every viewer.
-	mux.Handle("GET "+creds, m.authed(viewer, m.listCredentials))
-	mux.Handle("POST "+creds, m.authed(developer, m.createCredential))
-	mux.Handle("GET "+creds+"/{cred}", m.authed(viewer, m.getCredential))
-	mux.Handle("DELETE "+creds+"/{cred}", m.authed(developer, m.deleteCredential))
-	mux.Handle("POST "+creds+"/{cred}/reset", m.authed(developer, m.resetCredential))
-	mux.Handle("POST "+creds+"/{cred}/verify", m.authed(developer, m.verifyCredential))
+	mux.Handle("GET "+creds, m.authed(member(viewer), m.listCredentials))
+	mux.Handle("POST "+creds, m.authed(member(developer), m.createCredential))
+	mux.Handle("GET "+creds+"/{cred}", m.authed(member(viewer), m.getCredential))
+	mux.Handle("DELETE "+creds+"/{cred}", m.authed(member(developer), m.deleteCredential))
+	mux.Handle("POST "+creds+"/{cred}/reset", m.authed(member(developer), m.resetCredential))
+	mux.Handle("POST "+creds+"/{cred}/verify", m.authed(member(developer), m.verifyCredential))
 	// Subscriptions: viewers read; developers subscribe and unsubscribe.
-	mux.Handle("GET "+subs, m.authed(viewer, m.listSubscriptions))
-	mux.Handle("POST "+subs, m.authed(developer, m.createSubscription))
-	mux.Handle("GET "+subs+"/{sub}", m.authed(viewer, m.getSubscription))
-	mux.Handle("DELETE "+subs+"/{sub}", m.authed(developer, m.deleteSubscription))
+	mux.Handle("GET "+subs, m.authed(member(viewer), m.listSubscriptions))
+	mux.Handle("POST "+subs, m.authed(member(developer), m.createSubscription))
+	mux.Handle("GET "+subs+"/{sub}", m.authed(member(viewer), m.getSubscription))
+	mux.Handle("DELETE "+subs+"/{sub}", m.authed(member(developer), m.deleteSubscription))
 }
 
 // notFoundIn reports an object missing under its parent, wrapping
@@ -298,10 +300,21 @@ func (m *Manager) createConsumerOrg(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// The owner (a consumer-org member who manages its apps) is the caller,
+	// or the user named by "owner".
+	owner := callerOf(r).user
+	if req.Owner != "" {
+		u, err := m.st.GetUserByName(r.Context(), req.Owner)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "owner "+req.Owner+" is not a user: create the user first")
+			return
+		}
+		owner = u
+	}
 	if !m.commit(w, r, func(tx store.Tx) error {
 		var err error
 		p.corg, err = tx.CreateConsumerOrg(r.Context(), store.ConsumerOrg{CatalogID: p.cat.ID, Name: req.Name, Title: req.Title,
-			Summary: req.Summary, OwnerID: callerOf(r).user.ID})
+			Summary: req.Summary, OwnerID: owner.ID})
 		if err != nil {
 			return err
 		}
@@ -790,4 +803,24 @@ func (m *Manager) deleteSubscription(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// consumerMember allows what rule allows, and also the owner of the
+// consumer org in the path ({corg}): consumer-org members manage their own
+// apps, credentials and subscriptions without a provider-org role.
+func consumerMember(allow rule) rule {
+	return func(m *Manager, r *http.Request, c caller) (bool, error) {
+		if ok, err := allow(m, r, c); ok || err != nil {
+			return ok, err
+		}
+		_, cat, err := m.catalogIn(r.Context(), r.PathValue("org"), r.PathValue("catalog"))
+		if err != nil {
+			return false, err
+		}
+		co, err := m.consumerOrg(r.Context(), cat, r.PathValue("corg"))
+		if err != nil {
+			return false, err
+		}
+		return co.OwnerID == c.user.ID, nil
+	}
 }

@@ -275,3 +275,44 @@ func TestFieldsAndClientCredentials(t *testing.T) {
 		t.Errorf("client_credentials with a wrong secret: %d", code)
 	}
 }
+
+// A consumer org's owner manages its apps without a provider-org role;
+// other users without a role may not.
+func TestConsumerOrgOwnerManagesItsApps(t *testing.T) {
+	e := newEnv(t)
+	admin := e.token(map[string]any{"grant_type": "api_key", "api_key": e.adminKey()})
+	e.do("POST", "/api/orgs", admin, map[string]any{"name": "acme"})
+	hash, _ := auth.HashSecret("pw")
+	err := e.st.Tx(context.Background(), func(tx store.Tx) error {
+		for _, name := range []string{"carol", "dave"} {
+			if _, err := tx.CreateUser(context.Background(), store.User{Name: name, PasswordHash: hash}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out := e.do("POST", "/api/catalogs/acme/sandbox/consumer-orgs", admin, map[string]any{"name": "partners", "owner": "carol"}); code != 201 {
+		t.Fatalf("consumer org with an owner: %d %v", code, out)
+	}
+	carol := e.token(map[string]any{"grant_type": "password", "username": "carol", "password": "pw"})
+	dave := e.token(map[string]any{"grant_type": "password", "username": "dave", "password": "pw"})
+	if code, _ := e.do("GET", "/api/consumer-orgs/acme/sandbox/partners", carol, nil); code != 200 {
+		t.Errorf("the owner reads the consumer org: %d", code)
+	}
+	if code, out := e.do("POST", "/api/consumer-orgs/acme/sandbox/partners/apps", carol, map[string]any{"name": "mobile"}); code != 201 || out["client_secret"] == nil {
+		t.Errorf("the owner creates an app: %d %v", code, out)
+	}
+	for _, c := range []struct{ method, path, tok string }{
+		{"GET", "/api/consumer-orgs/acme/sandbox/partners", dave},
+		{"POST", "/api/consumer-orgs/acme/sandbox/partners/apps", dave},
+		{"GET", "/api/catalogs/acme/sandbox/consumer-orgs", carol},
+		{"POST", "/api/catalogs/acme/sandbox/consumer-orgs", carol},
+	} {
+		if code, _ := e.do(c.method, c.path, c.tok, map[string]any{"name": "x"}); code != 403 {
+			t.Errorf("%s %s: %d, want 403", c.method, c.path, code)
+		}
+	}
+}

@@ -80,6 +80,7 @@ type createRequest struct {
 	Name    string `json:"name"`
 	Title   string `json:"title"`
 	Summary string `json:"summary"`
+	Owner   string `json:"owner"` // consumer orgs: the owning user's name
 }
 
 func decodeCreate(w http.ResponseWriter, r *http.Request) (createRequest, bool) {
