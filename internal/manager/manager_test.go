@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -314,5 +315,37 @@ func TestConsumerOrgOwnerManagesItsApps(t *testing.T) {
 		if code, _ := e.do(c.method, c.path, c.tok, map[string]any{"name": "x"}); code != 403 {
 			t.Errorf("%s %s: %d, want 403", c.method, c.path, code)
 		}
+	}
+}
+
+func TestProductsExpandAPIs(t *testing.T) {
+	e := newEnv(t)
+	admin := e.token(map[string]any{"grant_type": "api_key", "api_key": e.adminKey()})
+	e.do("POST", "/api/orgs", admin, map[string]any{"name": "acme"})
+	api := "swagger: '2.0'\ninfo: {title: Weather, x-ibm-name: weather, version: 1.0.0}\nbasePath: /weather\npaths: {}\n"
+	product := "product: 1.0.0\ninfo: {name: wp, version: 1.0.0}\napis: {weather: {$ref: weather.yaml}}\nplans: {default-plan: {title: Default}}\n"
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	pw, _ := mw.CreateFormFile("product", "wp.yaml")
+	pw.Write([]byte(product))
+	aw, _ := mw.CreateFormFile("openapi", "weather.yaml")
+	aw.Write([]byte(api))
+	mw.Close()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/catalogs/acme/sandbox/publish", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("publish: %v %v", err, resp.Status)
+	}
+	resp.Body.Close()
+	_, out := e.do("GET", "/api/catalogs/acme/sandbox/products/wp:1.0.0", admin, nil)
+	if apis := out["apis"].([]any); len(apis) != 1 || apis[0] != "weather:1.0.0" {
+		t.Fatalf("apis by reference: %v", out["apis"])
+	}
+	_, out = e.do("GET", "/api/catalogs/acme/sandbox/products/wp:1.0.0?expand=apis", admin, nil)
+	api0 := out["apis"].([]any)[0].(map[string]any)
+	if api0["name"] != "weather" || api0["title"] != "Weather" || api0["base_path"] != "/weather" {
+		t.Fatalf("expanded apis: %v", out["apis"])
 	}
 }

@@ -223,7 +223,7 @@ func (m *Manager) listProducts(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]map[string]any, 0, len(page.Items))
 	for _, p := range page.Items {
-		out = append(out, m.productObject(o, c, p))
+		out = append(out, expandAPIs(r, m.productObject(o, c, p), p))
 	}
 	writeJSON(w, http.StatusOK, collection(out, page.Total))
 }
@@ -245,7 +245,7 @@ func (m *Manager) getProduct(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var p store.Product
 		if p, err = m.product(r.Context(), c, r.PathValue("product")); err == nil {
-			writeJSON(w, http.StatusOK, m.productObject(o, c, p))
+			writeJSON(w, http.StatusOK, expandAPIs(r, m.productObject(o, c, p), p))
 			return
 		}
 	}
@@ -306,4 +306,22 @@ func (m *Manager) updateProduct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, m.productObject(o, c, p))
+}
+
+// expandAPIs answers ?expand=apis: the product's APIs as objects (name,
+// version, title, base path) instead of name:version references.
+func expandAPIs(r *http.Request, obj map[string]any, p store.Product) map[string]any {
+	if !slices.Contains(strings.Split(r.URL.Query().Get("expand"), ","), "apis") {
+		return obj
+	}
+	apis := make([]map[string]any, 0, len(p.APIs))
+	for _, a := range p.APIs {
+		api := map[string]any{"type": "api", "name": a.Name, "version": a.Version}
+		if def, ps := loadAPI(a.Name+"_"+a.Version+".yaml", a.Document); def != nil && len(ps.Errors()) == 0 {
+			api["title"], api["base_path"] = def.Title, def.BasePath
+		}
+		apis = append(apis, api)
+	}
+	obj["apis"] = apis
+	return obj
 }
