@@ -366,7 +366,7 @@ func TestErrors(t *testing.T) {
 		t.Fatal("a failed login set a token")
 	}
 	_, err = c.Token(ctx, client.TokenRequest{GrantType: "magic"})
-	wantError(t, err, 401, `grant_type must be "api_key" or "password"`)
+	wantError(t, err, 401, `grant_type must be "api_key", "password"`)
 	_, _, err = c.Orgs(ctx, client.ListOptions{})
 	wantError(t, err, 401, "bearer token")
 
