@@ -56,7 +56,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newUpCmd(), newGatewayCmd(), newManagerCmd(), newValidateCmd(), newPoliciesCmd(), newHashSecretCmd(), newVersionCmd())
+	root.AddCommand(newUpCmd(), newGatewayCmd(), newManagerCmd(), newValidateCmd(), newPoliciesCmd(), newHashSecretCmd(), newCertsCmd(), newVersionCmd())
 	return root
 }
 
