@@ -78,9 +78,9 @@ Certificates are ECDSA P-256; the CA is valid for 10 years, the others for 2.`,
 			}
 			p := func(name string) string { return filepath.Join(dir, name) }
 			fmt.Fprintf(out, "\ngateway certificate hosts: %s\n", strings.Join(hosts, ", "))
-			fmt.Fprintf(out, "\nRemote gateways (coming in a later release) will use them so:\n")
-			fmt.Fprintf(out, "On the gateway:\n  portico gateway --management-cert %s --management-key %s --management-client-ca %s\n",
+			fmt.Fprintf(out, "\nOn the gateway:\n  portico gateway --management-listen :9443 --data-dir gateway-data --management-cert %s --management-key %s --management-client-ca %s\n",
 				p("gateway.pem"), p("gateway-key.pem"), p("ca.pem"))
+			fmt.Fprintf(out, "The manager's side (pushing to registered gateways) comes in a later release; it will use:\n")
 			fmt.Fprintf(out, "On the manager:\n  portico manager --gateway-client-cert %s --gateway-client-key %s --gateway-ca %s\n",
 				p("manager.pem"), p("manager-key.pem"), p("ca.pem"))
 			return nil

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/portico-api/portico/internal/assembly"
 	"github.com/portico-api/portico/internal/gateway"
 	"github.com/portico-api/portico/internal/monitor"
+	"github.com/portico-api/portico/internal/pki"
 	"github.com/portico-api/portico/internal/policy"
 	"github.com/portico-api/portico/internal/ratelimit"
 )
@@ -33,12 +35,42 @@ type gatewayFlags struct {
 	analyticsFile, analyticsURL    string
 	redisURL                       string
 	failClosed                     bool
+	// A managed gateway: the catalogs a manager pushes over mutual TLS.
+	mgmtListen, mgmtCert, mgmtKey, mgmtClientCA string
+	dataDir                                     string
+}
+
+// check reports a usage error in the choice of source: a gateway is either
+// folder-driven (--bundle) or managed (--management-listen and its files).
+func (f gatewayFlags) check() error {
+	if f.mgmtListen == "" {
+		if f.bundleDir == "" {
+			return usageError{errors.New("--bundle DIR (a folder-driven gateway) or --management-listen ADDR (a managed gateway) is required")}
+		}
+		for _, o := range []struct{ flag, val string }{{"--management-cert", f.mgmtCert}, {"--management-key", f.mgmtKey},
+			{"--management-client-ca", f.mgmtClientCA}, {"--data-dir", f.dataDir}} {
+			if o.val != "" {
+				return usageError{fmt.Errorf("%s needs --management-listen", o.flag)}
+			}
+		}
+		return nil
+	}
+	if f.bundleDir != "" {
+		return usageError{errors.New("--bundle and --management-listen are mutually exclusive: a gateway is either folder-driven or managed")}
+	}
+	for _, o := range []struct{ flag, val string }{{"--management-cert FILE", f.mgmtCert}, {"--management-key FILE", f.mgmtKey},
+		{"--management-client-ca FILE", f.mgmtClientCA}, {"--data-dir DIR", f.dataDir}} {
+		if o.val == "" {
+			return usageError{fmt.Errorf("%s is required with --management-listen", o.flag)}
+		}
+	}
+	return nil
 }
 
 func newGatewayCmd() *cobra.Command {
 	var f gatewayFlags
 	cmd := &cobra.Command{
-		Use:   "gateway --bundle DIR",
+		Use:   "gateway (--bundle DIR | --management-listen ADDR ...)",
 		Short: "Serve the APIs of a bundle folder",
 		Long: `Serve every API found under a folder (OpenAPI 2 or 3 with x-ibm-configuration,
 .yaml, .yml or .json, searched recursively) at /{org}/{catalog}{basePath}{path}.
@@ -50,6 +82,11 @@ A change under the folder, or SIGHUP, reloads the configuration. A change with
 problems is rejected and logged with file:line; the previous configuration
 keeps serving.
 
+A managed gateway (--management-listen, with --management-cert, --management-key,
+--management-client-ca and --data-dir) serves instead the catalogs a manager
+pushes to PUT /v1/catalogs/{org}/{catalog} over mutual TLS; GET /v1/status lists
+them. Pushed catalogs are kept in --data-dir and served again after a restart.
+
 The admin listener serves /metrics (Prometheus), /healthz and /readyz.
 Analytics events go to --analytics-file (JSON lines) and/or --analytics-url
 (batches POSTed as JSON; the bearer token is read from PORTICO_ANALYTICS_TOKEN).`,
@@ -58,8 +95,8 @@ Analytics events go to --analytics-file (JSON lines) and/or --analytics-url
   portico gateway --bundle apis/ --redis redis://127.0.0.1:6379/0 --analytics-file calls.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.bundleDir == "" {
-				return usageError{errors.New("--bundle DIR is required")}
+			if err := f.check(); err != nil {
+				return err
 			}
 			log, err := newLogger(cmd.ErrOrStderr(), f.logFormat, f.logLevel)
 			if err != nil {
@@ -81,6 +118,11 @@ Analytics events go to --analytics-file (JSON lines) and/or --analytics-url
 	fl.StringVar(&f.analyticsURL, "analytics-url", "", "POST analytics events in batches to this URL")
 	fl.StringVar(&f.redisURL, "redis", "", "share rate-limit counters through Redis (redis://host:6379/0); default: in memory")
 	fl.BoolVar(&f.failClosed, "ratelimit-fail-closed", false, "refuse calls with rate limits while Redis is unreachable (default: allow them)")
+	fl.StringVar(&f.mgmtListen, "management-listen", "", "address of the management endpoint (mutual TLS) a manager pushes catalogs to; instead of --bundle")
+	fl.StringVar(&f.mgmtCert, "management-cert", "", "PEM certificate of the management endpoint")
+	fl.StringVar(&f.mgmtKey, "management-key", "", "PEM private key of the management endpoint")
+	fl.StringVar(&f.mgmtClientCA, "management-client-ca", "", "PEM CA that management clients' certificates must chain to")
+	fl.StringVar(&f.dataDir, "data-dir", "", "folder where a managed gateway keeps the pushed catalogs, served again after a restart")
 	return cmd
 }
 
@@ -108,20 +150,27 @@ func runGateway(ctx context.Context, f gatewayFlags, log *slog.Logger, stderr in
 		return err
 	}
 	gw := gateway.New(gateway.Options{Logger: log, Limiter: limiter, Counter: counter, Observer: observers})
-	src := &gateway.DirSource{Dir: f.bundleDir, Gateway: gw, Registry: policy.Builtins(), Env: &assembly.Env{Logger: log}, Log: log,
-		OnLoad: func(v int64, errs apidef.Problems) { metrics.ConfigLoaded(v, len(errs) == 0) }}
-	if ps := src.Load(); len(ps) > 0 { // Load returns errors only
-		fmt.Fprintf(stderr, "%v\n", ps)
-		return fmt.Errorf("the bundle in %s has %d problem(s); fix them and start again", f.bundleDir, len(ps))
+	onLoad := func(v int64, errs apidef.Problems) { metrics.ConfigLoaded(v, len(errs) == 0) }
+	if f.mgmtListen != "" {
+		if err := startManaged(ctx, f, gw, onLoad, log); err != nil {
+			return err
+		}
+	} else {
+		src := &gateway.DirSource{Dir: f.bundleDir, Gateway: gw, Registry: policy.Builtins(), Env: &assembly.Env{Logger: log}, Log: log,
+			OnLoad: onLoad}
+		if ps := src.Load(); len(ps) > 0 { // Load returns errors only
+			fmt.Fprintf(stderr, "%v\n", ps)
+			return fmt.Errorf("the bundle in %s has %d problem(s); fix them and start again", f.bundleDir, len(ps))
+		}
+		if !f.noWatch {
+			go func() {
+				if err := src.Watch(ctx); err != nil {
+					log.Warn("not watching the bundle folder; send SIGHUP to reload", "error", err)
+				}
+			}()
+		}
+		go reloadOnHangup(ctx, src)
 	}
-	if !f.noWatch {
-		go func() {
-			if err := src.Watch(ctx); err != nil {
-				log.Warn("not watching the bundle folder; send SIGHUP to reload", "error", err)
-			}
-		}()
-	}
-	go reloadOnHangup(ctx, src)
 	if f.adminListen != "" {
 		ready := func() error {
 			if gw.Config() == nil {
@@ -136,6 +185,59 @@ func runGateway(ctx context.Context, f gatewayFlags, log *slog.Logger, stderr in
 		}()
 	}
 	return serve(ctx, "gateway", f.listen, inFlight(gw, metrics.InFlight()), log.Info)
+}
+
+// startManaged serves the catalogs saved in the data dir and starts the
+// management endpoint, with mutual TLS, beside the API listener. It
+// returns once the endpoint listens.
+func startManaged(ctx context.Context, f gatewayFlags, gw *gateway.Gateway, onLoad func(int64, apidef.Problems), log *slog.Logger) error {
+	read := func(flag, file string) ([]byte, error) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+		return data, nil
+	}
+	cert, err := read("--management-cert", f.mgmtCert)
+	if err != nil {
+		return err
+	}
+	key, err := read("--management-key", f.mgmtKey)
+	if err != nil {
+		return err
+	}
+	ca, err := read("--management-client-ca", f.mgmtClientCA)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := pki.ServerTLS(cert, key, ca)
+	if err != nil {
+		return fmt.Errorf("management TLS: %w", err)
+	}
+	src := &gateway.ManagedSource{Data: &gateway.DataDir{Dir: f.dataDir}, Gateway: gw, Registry: policy.Builtins(),
+		Env: &assembly.Env{Logger: log}, Log: log, OnLoad: onLoad}
+	if err := src.Start(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.mgmtListen)
+	if err != nil {
+		return fmt.Errorf("management: listening on %s: %w", f.mgmtListen, err)
+	}
+	srv := &http.Server{Handler: src.Handler(), TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	log.Info("management listening", "url", "https://"+ln.Addr().String())
+	go func() {
+		if err := srv.Serve(tls.NewListener(ln, tlsCfg)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("management listener stopped", "error", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdown)
+	}()
+	return nil
 }
 
 // analyticsQueue builds the queue to the configured sinks, or nil.

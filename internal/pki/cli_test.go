@@ -39,7 +39,7 @@ func TestCertsInit(t *testing.T) {
 		read[name], _ = os.ReadFile(path)
 	}
 	for _, want := range []string{
-		"portico gateway --management-cert " + filepath.Join(dir, "gateway.pem"),
+		"--management-listen :9443 --data-dir gateway-data --management-cert " + filepath.Join(dir, "gateway.pem"),
 		"--management-client-ca " + filepath.Join(dir, "ca.pem"),
 		filepath.Join(dir, "manager-key.pem"),
 	} {
