@@ -26,14 +26,20 @@ func (m *Manager) catalogObject(o store.ProviderOrg, c store.Catalog) map[string
 
 // org finds a provider org by ID or name, as API Connect paths take either.
 func (m *Manager) org(ctx context.Context, idOrName string) (store.ProviderOrg, error) {
-	o, err := m.st.GetProviderOrgByName(ctx, idOrName)
+	return byNameOrID(ctx, "provider org", idOrName, m.st.GetProviderOrgByName, m.st.GetProviderOrg)
+}
+
+// byNameOrID looks an object up by name, then by ID; not found either way
+// is an error naming what was looked for (and wrapping store.ErrNotFound).
+func byNameOrID[T any](ctx context.Context, what, ref string, byName, byID func(context.Context, string) (T, error)) (T, error) {
+	v, err := byName(ctx, ref)
 	if errors.Is(err, store.ErrNotFound) {
-		o, err = m.st.GetProviderOrg(ctx, idOrName)
+		v, err = byID(ctx, ref)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return o, fmt.Errorf("provider org %s: %w", idOrName, store.ErrNotFound)
+		return v, fmt.Errorf("%s %s: %w", what, ref, store.ErrNotFound)
 	}
-	return o, err
+	return v, err
 }
 
 // listOrgs answers the orgs the caller may see: all for a cloud admin,

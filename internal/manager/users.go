@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -51,14 +50,7 @@ func (m *Manager) userObject(u store.User) map[string]any {
 
 // user finds a user by name or ID.
 func (m *Manager) user(ctx context.Context, nameOrID string) (store.User, error) {
-	u, err := m.st.GetUserByName(ctx, nameOrID)
-	if errors.Is(err, store.ErrNotFound) {
-		u, err = m.st.GetUser(ctx, nameOrID)
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		return u, fmt.Errorf("user %s: %w", nameOrID, store.ErrNotFound)
-	}
-	return u, err
+	return byNameOrID(ctx, "user", nameOrID, m.st.GetUserByName, m.st.GetUser)
 }
 
 func (m *Manager) listUsers(w http.ResponseWriter, r *http.Request) {
