@@ -72,6 +72,10 @@ type Reader interface {
 	ListCatalogGateways(ctx context.Context, catalogID string, opts ListOptions) (Page[GatewayService], error)
 	// ListGatewayCatalogs lists the catalogs a gateway service serves.
 	ListGatewayCatalogs(ctx context.Context, gatewayServiceID string, opts ListOptions) (Page[Catalog], error)
+	// ListDeliveries lists, for every gateway service, the catalogs that
+	// use it and those it still serves but should not, ordered by gateway
+	// service and catalog ID.
+	ListDeliveries(ctx context.Context) ([]Delivery, error)
 
 	// ListAudit lists entries newest first.
 	ListAudit(ctx context.Context, filter AuditFilter, opts ListOptions) (Page[AuditEntry], error)
@@ -192,6 +196,13 @@ type Writer interface {
 	// linked gateway.
 	AddCatalogGateway(ctx context.Context, catalogID, gatewayServiceID string) error
 	RemoveCatalogGateway(ctx context.Context, catalogID, gatewayServiceID string) error
+	// RecordDelivery stores the outcome of a push (the fields from OrgName
+	// to LastSuccessAt; PushedOrg and PushedCatalog are kept as given).
+	// It does not bump the catalog version.
+	RecordDelivery(ctx context.Context, d Delivery) error
+	// DeleteDelivery forgets a catalog's delivery once the gateway stopped
+	// serving it.
+	DeleteDelivery(ctx context.Context, gatewayServiceID, catalogID string) error
 
 	// AppendAudit adds an entry; At defaults to now.
 	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)

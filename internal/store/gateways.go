@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-const gatewayCols = "id, org_id, name, title, summary, endpoint_url, api_endpoint_base, client_cert_pem, client_key_enc, ca_bundle_pem, created_at, updated_at"
+const gatewayCols = "id, org_id, name, title, summary, endpoint_url, api_endpoint_base, client_cert_pem, client_key_enc, ca_bundle_pem, catalog_default, created_at, updated_at"
 
 // clientKeyAAD binds a sealed client key to its row.
 func clientKeyAAD(id string) string { return "gateway_services.client_key_enc:" + id }
@@ -16,7 +16,7 @@ func (q *queries) scanGateway(s scanner) (GatewayService, error) {
 	var g GatewayService
 	var sealed []byte
 	err := s.Scan(&g.ID, &g.OrgID, &g.Name, &g.Title, &g.Summary, &g.EndpointURL, &g.APIEndpointBase,
-		&g.ClientCertPEM, &sealed, &g.CABundlePEM, tsp(&g.CreatedAt), tsp(&g.UpdatedAt))
+		&g.ClientCertPEM, &sealed, &g.CABundlePEM, &g.CatalogDefault, tsp(&g.CreatedAt), tsp(&g.UpdatedAt))
 	if err != nil {
 		return g, err
 	}
@@ -57,9 +57,9 @@ func (t *tx) CreateGatewayService(ctx context.Context, g GatewayService) (Gatewa
 	}
 	g.ID, g.CreatedAt = newID(), now()
 	g.UpdatedAt = g.CreatedAt
-	_, err := t.exec(ctx, "INSERT INTO gateway_services ("+gatewayCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	_, err := t.exec(ctx, "INSERT INTO gateway_services ("+gatewayCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		g.ID, g.OrgID, g.Name, g.Title, g.Summary, g.EndpointURL, g.APIEndpointBase,
-		g.ClientCertPEM, t.seal.seal(g.ClientKeyPEM, clientKeyAAD(g.ID)), g.CABundlePEM, ts(g.CreatedAt), ts(g.UpdatedAt))
+		g.ClientCertPEM, t.seal.seal(g.ClientKeyPEM, clientKeyAAD(g.ID)), g.CABundlePEM, flag(g.CatalogDefault), ts(g.CreatedAt), ts(g.UpdatedAt))
 	return g, gatewaySubject(g).writeErr(t.eng, err)
 }
 
@@ -69,9 +69,9 @@ func (t *tx) UpdateGatewayService(ctx context.Context, g GatewayService) (Gatewa
 	}
 	return update(ctx, t, gatewaySubject(g), g.ID, t.scanGateway,
 		"UPDATE gateway_services SET name = ?, title = ?, summary = ?, endpoint_url = ?, api_endpoint_base = ?, "+
-			"client_cert_pem = ?, client_key_enc = ?, ca_bundle_pem = ?, updated_at = ? WHERE id = ? RETURNING "+gatewayCols,
+			"client_cert_pem = ?, client_key_enc = ?, ca_bundle_pem = ?, catalog_default = ?, updated_at = ? WHERE id = ? RETURNING "+gatewayCols,
 		g.Name, g.Title, g.Summary, g.EndpointURL, g.APIEndpointBase,
-		g.ClientCertPEM, t.seal.seal(g.ClientKeyPEM, clientKeyAAD(g.ID)), g.CABundlePEM, ts(now()), g.ID)
+		g.ClientCertPEM, t.seal.seal(g.ClientKeyPEM, clientKeyAAD(g.ID)), g.CABundlePEM, flag(g.CatalogDefault), ts(now()), g.ID)
 }
 
 func (t *tx) DeleteGatewayService(ctx context.Context, id string) error {

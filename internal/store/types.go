@@ -183,7 +183,48 @@ type GatewayService struct {
 	ClientCertPEM                   []byte
 	ClientKeyPEM                    []byte
 	CABundlePEM                     []byte
-	CreatedAt, UpdatedAt            time.Time
+	// CatalogDefault makes every catalog created later publish to it.
+	CatalogDefault       bool
+	CreatedAt, UpdatedAt time.Time
+}
+
+// Delivery is what the manager has delivered of one catalog to one gateway
+// service. A catalog that no longer uses the gateway service (unconfigured
+// or deleted) keeps its row, with Configured false, until the gateway has
+// been told to stop serving it.
+type Delivery struct {
+	GatewayServiceID, CatalogID string
+	// OrgName and CatalogName are the catalog's names now, or, when it is
+	// no longer configured, the names it was last pushed under.
+	OrgName, CatalogName string
+	Configured           bool
+	CatalogVersion       int64 // -1 when not configured
+	// PushedOrg and PushedCatalog are the names the gateway serves the
+	// catalog under ("" before the first push); a rename changes them.
+	PushedOrg, PushedCatalog string
+	PushedVersion            int64 // what the gateway holds; -1 before the first push
+	FailedVersion            int64 // the version of the last failed attempt, or -1
+	Failures                 int   // consecutive failed attempts
+	LastError                string
+	LastAttemptAt            time.Time
+	LastSuccessAt            time.Time
+}
+
+// Outstanding is the number of catalog changes the gateway has not got:
+// each committed change bumps the catalog version by one.
+func (d Delivery) Outstanding() int64 {
+	switch {
+	case !d.Configured:
+		if d.PushedVersion >= 0 {
+			return 1 // the removal
+		}
+		return 0
+	case d.PushedVersion < 0:
+		return d.CatalogVersion + 1
+	case d.PushedVersion >= d.CatalogVersion:
+		return 0
+	}
+	return d.CatalogVersion - d.PushedVersion
 }
 
 // AuditEntry records who changed what. Entries are append-only: the store

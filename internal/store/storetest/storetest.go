@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"GatewayServices", testGatewayServices},
 		{"GatewayClientKeyEncrypted", testGatewayClientKeyEncrypted},
 		{"CatalogGateways", testCatalogGateways},
+		{"Deliveries", testDeliveries},
 		{"Audit", testAudit},
 		{"AuditAppendOnly", testAuditAppendOnly},
 		{"Paging", testPaging},
