@@ -5,6 +5,7 @@
 package assembly
 
 import (
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -36,6 +37,31 @@ func (r *Registry) Register(name string, f Factory) { r.factories[name] = f }
 func (r *Registry) Lookup(name string) (Factory, bool) {
 	f, ok := r.factories[name]
 	return f, ok
+}
+
+// Without returns a copy of r in which the named policies are refused
+// with a load error that says they are disabled on this gateway, so that
+// an operator can keep, say, gatewayscript off an edge gateway. A name
+// that r does not know is an error: a typo must not leave a policy on.
+func (r *Registry) Without(names ...string) (*Registry, error) {
+	out := NewRegistry()
+	for n, f := range r.factories {
+		out.factories[n] = f
+	}
+	for _, n := range names {
+		if _, ok := r.factories[n]; !ok {
+			return nil, fmt.Errorf("no policy named %q to disable; see portico policies", n)
+		}
+		out.factories[n] = disabled(n)
+	}
+	return out, nil
+}
+
+func disabled(name string) Factory {
+	return func(b *Builder, settings apidef.Node) Policy {
+		b.Reportf(settings, "the %s policy is disabled on this gateway (--disable-policy); use another policy or a gateway that allows it", name)
+		return nil
+	}
 }
 
 // Names lists the registered policies, sorted.

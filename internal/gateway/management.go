@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,8 +12,10 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"sync"
 
+	"github.com/portico-api/portico/internal/analytics"
 	"github.com/portico-api/portico/internal/apidef"
 	"github.com/portico-api/portico/internal/assembly"
 	"github.com/portico-api/portico/internal/bundle"
@@ -33,6 +36,9 @@ type ManagedSource struct {
 	Registry *assembly.Registry
 	Env      *assembly.Env
 	Log      *slog.Logger
+	// Analytics, when set, holds the gateway's events until the manager
+	// collects them through GET /v1/analytics.
+	Analytics *analytics.Buffer
 	// OnLoad, when set, is called after every attempt to install a
 	// configuration with the version in use and the errors of the attempt.
 	OnLoad func(version int64, errs apidef.Problems)
@@ -161,6 +167,8 @@ func (s *ManagedSource) Status() Status {
 //	PUT    /v1/catalogs/{org}/{catalog}  install a catalog bundle (JSON bundle.Wire)
 //	DELETE /v1/catalogs/{org}/{catalog}  stop serving a catalog
 //	GET    /v1/status                    the catalogs served and their versions
+//	GET    /v1/analytics?boot=B&after=N&limit=L
+//	                                     events after N (those up to N are forgotten)
 //
 // It does not authenticate: serve it behind mutual TLS.
 func (s *ManagedSource) Handler() http.Handler {
@@ -170,6 +178,7 @@ func (s *ManagedSource) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Status())
 	})
+	mux.HandleFunc("GET /v1/analytics", s.analytics)
 	return mux
 }
 
@@ -280,4 +289,26 @@ func (s *ManagedSource) delete(w http.ResponseWriter, r *http.Request) {
 	s.install(cfg)
 	s.Log.Info("catalog removed", "org", org, "catalog", name, "config_version", cfg.Version)
 	writeJSON(w, http.StatusOK, map[string]int64{"config_version": cfg.Version})
+}
+
+// maxAnalyticsBatch bounds one GET /v1/analytics answer.
+const maxAnalyticsBatch = 5000
+
+func (s *ManagedSource) analytics(w http.ResponseWriter, r *http.Request) {
+	if s.Analytics == nil {
+		writeJSON(w, http.StatusNotFound, mgmtError{Error: "this gateway keeps no analytics for its manager"})
+		return
+	}
+	q := r.URL.Query()
+	after, err := strconv.ParseUint(cmp.Or(q.Get("after"), "0"), 10, 64)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, mgmtError{Error: "after must be a sequence number (a whole number)"})
+		return
+	}
+	limit, err := strconv.Atoi(cmp.Or(q.Get("limit"), strconv.Itoa(maxAnalyticsBatch)))
+	if err != nil || limit < 0 {
+		writeJSON(w, http.StatusBadRequest, mgmtError{Error: "limit must be a whole number"})
+		return
+	}
+	writeJSON(w, http.StatusOK, s.Analytics.Since(q.Get("boot"), after, min(limit, maxAnalyticsBatch)))
 }

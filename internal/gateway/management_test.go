@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-api/portico/internal/analytics"
 	"github.com/portico-api/portico/internal/assembly"
 	"github.com/portico-api/portico/internal/bundle"
 	"github.com/portico-api/portico/internal/gateway"
@@ -270,5 +271,61 @@ func TestManagedRefusesClientsWithoutTrustedCert(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "certificate") {
 			t.Fatalf("%s: handshake error %v, want a certificate error", name, err)
 		}
+	}
+}
+
+func TestManagedAnalyticsCollected(t *testing.T) {
+	e := startMgmt(t)
+	if code, _ := e.do(t, "GET", "/v1/analytics", nil); code != http.StatusNotFound {
+		t.Fatalf("without a buffer: %d, want 404", code)
+	}
+	e.src.Analytics = analytics.NewBuffer(100)
+	for _, id := range []string{"t1", "t2", "t3"} {
+		e.src.Analytics.Observe(&analytics.Event{TransactionID: id})
+	}
+	var batch analytics.Batch
+	get := func(query string) {
+		t.Helper()
+		code, body := e.do(t, "GET", "/v1/analytics"+query, nil)
+		if code != 200 {
+			t.Fatalf("GET /v1/analytics%s: %d %s", query, code, body)
+		}
+		batch = analytics.Batch{}
+		if err := json.Unmarshal([]byte(body), &batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get("?limit=2")
+	if len(batch.Events) != 2 || batch.Events[1].Event.TransactionID != "t2" || batch.Pending != 3 {
+		t.Fatalf("first batch = %+v", batch)
+	}
+	get("?boot=" + batch.Boot + "&after=2")
+	if len(batch.Events) != 1 || batch.Events[0].Seq != 3 || batch.Pending != 1 {
+		t.Fatalf("second batch = %+v", batch)
+	}
+	if code, _ := e.do(t, "GET", "/v1/analytics?after=x", nil); code != http.StatusBadRequest {
+		t.Fatalf("after=x: %d, want 400", code)
+	}
+}
+
+func TestManagedDisabledPolicyRefused(t *testing.T) {
+	e := startMgmt(t)
+	if code, body := e.push(t, mgmtWire(1, "hello")); code != 200 {
+		t.Fatalf("first push: %d %s", code, body)
+	}
+	reg, err := policy.Builtins().Without("set-variable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.src.Registry = reg
+	code, body := e.push(t, mgmtWire(2, "changed"))
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "set-variable policy is disabled on this gateway") {
+		t.Fatalf("push with a disabled policy: %d %s", code, body)
+	}
+	if code, body := greet(t, e.gw); code != 200 || !strings.Contains(body, "hello") {
+		t.Fatalf("after the refused push: %d %s, want the first version still served", code, body)
+	}
+	if _, err := policy.Builtins().Without("no-such-policy"); err == nil || !strings.Contains(err.Error(), "no-such-policy") {
+		t.Fatalf("Without(unknown) = %v", err)
 	}
 }
