@@ -38,6 +38,8 @@ type gatewayFlags struct {
 	// A managed gateway: the catalogs a manager pushes over mutual TLS.
 	mgmtListen, mgmtCert, mgmtKey, mgmtClientCA string
 	dataDir                                     string
+	analyticsBuffer                             int
+	disablePolicies                             []string
 }
 
 // check reports a usage error in the choice of source: a gateway is either
@@ -123,10 +125,16 @@ Analytics events go to --analytics-file (JSON lines) and/or --analytics-url
 	fl.StringVar(&f.mgmtKey, "management-key", "", "PEM private key of the management endpoint")
 	fl.StringVar(&f.mgmtClientCA, "management-client-ca", "", "PEM CA that management clients' certificates must chain to")
 	fl.StringVar(&f.dataDir, "data-dir", "", "folder where a managed gateway keeps the pushed catalogs, served again after a restart")
+	fl.IntVar(&f.analyticsBuffer, "analytics-buffer", analytics.DefaultBufferSize, "events a managed gateway holds for its manager to collect; when full, the oldest are dropped")
+	fl.StringSliceVar(&f.disablePolicies, "disable-policy", nil, "refuse APIs that use these policies, e.g. gatewayscript,xslt (repeatable)")
 	return cmd
 }
 
 func runGateway(ctx context.Context, f gatewayFlags, log *slog.Logger, stderr interface{ Write([]byte) (int, error) }) error {
+	reg, err := policy.Builtins().Without(f.disablePolicies...)
+	if err != nil {
+		return usageError{fmt.Errorf("--disable-policy: %w", err)}
+	}
 	metrics := monitor.NewGatewayMetrics()
 	observers := analytics.Observers{metrics}
 	queue, err := analyticsQueue(f, log)
@@ -149,14 +157,19 @@ func runGateway(ctx context.Context, f gatewayFlags, log *slog.Logger, stderr in
 	if err != nil {
 		return err
 	}
+	var buffer *analytics.Buffer
+	if f.mgmtListen != "" { // the manager collects the events
+		buffer = analytics.NewBuffer(f.analyticsBuffer)
+		observers = append(observers, buffer)
+	}
 	gw := gateway.New(gateway.Options{Logger: log, Limiter: limiter, Counter: counter, Observer: observers})
 	onLoad := func(v int64, errs apidef.Problems) { metrics.ConfigLoaded(v, len(errs) == 0) }
 	if f.mgmtListen != "" {
-		if err := startManaged(ctx, f, gw, onLoad, log); err != nil {
+		if err := startManaged(ctx, f, gw, reg, buffer, onLoad, log); err != nil {
 			return err
 		}
 	} else {
-		src := &gateway.DirSource{Dir: f.bundleDir, Gateway: gw, Registry: policy.Builtins(), Env: &assembly.Env{Logger: log}, Log: log,
+		src := &gateway.DirSource{Dir: f.bundleDir, Gateway: gw, Registry: reg, Env: &assembly.Env{Logger: log}, Log: log,
 			OnLoad: onLoad}
 		if ps := src.Load(); len(ps) > 0 { // Load returns errors only
 			fmt.Fprintf(stderr, "%v\n", ps)
@@ -190,7 +203,7 @@ func runGateway(ctx context.Context, f gatewayFlags, log *slog.Logger, stderr in
 // startManaged serves the catalogs saved in the data dir and starts the
 // management endpoint, with mutual TLS, beside the API listener. It
 // returns once the endpoint listens.
-func startManaged(ctx context.Context, f gatewayFlags, gw *gateway.Gateway, onLoad func(int64, apidef.Problems), log *slog.Logger) error {
+func startManaged(ctx context.Context, f gatewayFlags, gw *gateway.Gateway, reg *assembly.Registry, buffer *analytics.Buffer, onLoad func(int64, apidef.Problems), log *slog.Logger) error {
 	read := func(flag, file string) ([]byte, error) {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -214,16 +227,23 @@ func startManaged(ctx context.Context, f gatewayFlags, gw *gateway.Gateway, onLo
 	if err != nil {
 		return fmt.Errorf("management TLS: %w", err)
 	}
-	src := &gateway.ManagedSource{Data: &gateway.DataDir{Dir: f.dataDir}, Gateway: gw, Registry: policy.Builtins(),
-		Env: &assembly.Env{Logger: log}, Log: log, OnLoad: onLoad}
+	src := &gateway.ManagedSource{Data: &gateway.DataDir{Dir: f.dataDir}, Gateway: gw, Registry: reg,
+		Env: &assembly.Env{Logger: log}, Log: log, OnLoad: onLoad, Analytics: buffer}
 	if err := src.Start(ctx); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", f.mgmtListen)
+	_, err = listenManagement(ctx, f.mgmtListen, tlsCfg, src.Handler(), log)
+	return err
+}
+
+// listenManagement serves h with mutual TLS on addr until ctx ends and
+// returns the address it listens on.
+func listenManagement(ctx context.Context, addr string, tlsCfg *tls.Config, h http.Handler, log *slog.Logger) (net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("management: listening on %s: %w", f.mgmtListen, err)
+		return nil, fmt.Errorf("management: listening on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: src.Handler(), TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+	srv := &http.Server{Handler: h, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	log.Info("management listening", "url", "https://"+ln.Addr().String())
 	go func() {
@@ -237,7 +257,7 @@ func startManaged(ctx context.Context, f gatewayFlags, gw *gateway.Gateway, onLo
 		defer cancel()
 		srv.Shutdown(shutdown)
 	}()
-	return nil
+	return ln.Addr(), nil
 }
 
 // analyticsQueue builds the queue to the configured sinks, or nil.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +23,7 @@ import (
 
 func newManagerCmd() *cobra.Command {
 	var home, listen, dsn, logFormat, logLevel string
+	var pushMaxBackoff time.Duration
 	cmd := &cobra.Command{
 		Use:   "manager",
 		Short: "Run the manager: API Connect's REST API under /api",
@@ -36,8 +38,10 @@ token with it:
 Stored secrets are encrypted with a key kept in HOME/secret.key (made on the
 first start) or given as 64 hex digits in PORTICO_SECRET_KEY.
 
-This release of the manager serves tokens, /api/me, provider orgs and their
-catalogs; drafts, publishing and consumers follow.`,
+Gateway services registered under
+/api/orgs/admin/availability-zones/availability-zone-default/gateway-services
+receive each catalog that uses them over mutual TLS after every change; the
+manager collects their analytics events the same way.`,
 		Example: `  portico manager
   portico manager --db postgres://portico@db.internal/portico --listen :9090`,
 		Args: cobra.NoArgs,
@@ -53,12 +57,17 @@ catalogs; drafts, publishing and consumers follow.`,
 				return err
 			}
 			defer st.Close()
+			go (&manager.Director{Store: st, Log: log, MaxBackoff: pushMaxBackoff}).Run(ctx)
+			if events, ok := st.(manager.EventStore); ok {
+				go (&manager.Collector{Store: st, Events: events, Log: log}).Run(ctx)
+			}
 			return serve(ctx, "manager", listen, m.Handler(), log.Info)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&home, "home", "", "folder for the database and keys (default $PORTICO_HOME or .portico)")
 	f.StringVar(&listen, "listen", "127.0.0.1:9090", "address of the REST API")
+	f.DurationVar(&pushMaxBackoff, "push-max-backoff", 10*time.Second, "longest wait before pushing again to a gateway that failed")
 	f.StringVar(&dsn, "db", "", "database: sqlite:PATH or postgres://… (default sqlite in the home folder)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")

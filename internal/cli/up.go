@@ -4,15 +4,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/portico-api/portico/internal/assembly"
+	"github.com/portico-api/portico/internal/analytics"
+	"github.com/portico-api/portico/internal/apidef"
 	"github.com/portico-api/portico/internal/gateway"
 	"github.com/portico-api/portico/internal/manager"
 	"github.com/portico-api/portico/internal/monitor"
-	"github.com/portico-api/portico/internal/policy"
 )
 
 func newUpCmd() *cobra.Command {
@@ -36,15 +35,25 @@ What is published in any catalog is served by the gateway at
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if home == "" {
+				home = defaultHome()
+			}
 			st, m, err := openManager(ctx, home, "", managerListen, log)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			metrics := monitor.NewGatewayMetrics()
-			gw := gateway.New(gateway.Options{Logger: log, Observer: metrics})
-			dir := &manager.Director{Store: st, Gateway: gw, Registry: policy.Builtins(), Env: &assembly.Env{Logger: log}, Log: log}
-			go dir.Run(ctx, 250*time.Millisecond)
+			buffer := analytics.NewBuffer(0)
+			gw := gateway.New(gateway.Options{Logger: log, Observer: analytics.Observers{metrics, buffer}})
+			onLoad := func(v int64, errs apidef.Problems) { metrics.ConfigLoaded(v, len(errs) == 0) }
+			if err := embeddedGateway(ctx, home, "http://"+gatewayListen, gw, buffer, onLoad, m, log); err != nil {
+				return err
+			}
+			go (&manager.Director{Store: st, Log: log}).Run(ctx)
+			if events, ok := st.(manager.EventStore); ok {
+				go (&manager.Collector{Store: st, Events: events, Log: log}).Run(ctx)
+			}
 			go func() {
 				if err := serve(ctx, "manager", managerListen, m.Handler(), log.Info); err != nil {
 					log.Error("manager stopped", "error", err)

@@ -163,7 +163,7 @@ func TestFlow(t *testing.T) {
 		t.Fatalf("second acme: %v", err)
 	}
 	orgs, total, err := c.Orgs(ctx, client.ListOptions{})
-	if err != nil || total != 1 || len(orgs) != 1 || orgs[0].ID != org.ID {
+	if err != nil || total != 2 || len(orgs) != 2 || orgs[0].ID != org.ID || orgs[1].OrgType != "admin" { // and the admin org
 		t.Fatalf("Orgs: %+v %d %v", orgs, total, err)
 	}
 	if got, err := c.Org(ctx, org.ID); err != nil || got.Name != "acme" {

@@ -66,8 +66,12 @@ const AdminKeyFile = "admin.apikey"
 // 0600); the key is never logged. It returns the file's path.
 func (m *Manager) Bootstrap(ctx context.Context, home string) (string, error) {
 	path := filepath.Join(home, AdminKeyFile)
-	if _, err := m.st.GetUserByName(ctx, "admin"); err == nil {
-		return path, nil
+	if u, err := m.st.GetUserByName(ctx, "admin"); err == nil {
+		// Databases made before the admin org existed get it now.
+		return path, m.st.Tx(ctx, func(tx store.Tx) error {
+			_, err := ensureAdminOrg(ctx, tx, u.ID)
+			return err
+		})
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
@@ -80,7 +84,10 @@ func (m *Manager) Bootstrap(ctx context.Context, home string) (string, error) {
 		if err != nil {
 			return err
 		}
-		_, err = tx.CreateAPIKey(ctx, store.APIKey{UserID: u.ID, KeyHash: hashKey(key), Description: "created at first start"})
+		if _, err := tx.CreateAPIKey(ctx, store.APIKey{UserID: u.ID, KeyHash: hashKey(key), Description: "created at first start"}); err != nil {
+			return err
+		}
+		_, err = ensureAdminOrg(ctx, tx, u.ID)
 		return err
 	})
 	if err != nil {
@@ -122,6 +129,7 @@ func (m *Manager) Handler() http.Handler {
 	m.productRoutes(mux)
 	m.userRoutes(mux)
 	m.lifecycleRoutes(mux)
+	m.gatewayRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such resource: "+r.Method+" "+r.URL.Path)
 	})

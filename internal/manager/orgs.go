@@ -12,7 +12,11 @@ import (
 
 // orgObject is a provider org as API Connect shows it.
 func (m *Manager) orgObject(o store.ProviderOrg) map[string]any {
-	return map[string]any{"type": "org", "org_type": "provider", "api_version": apiVersion,
+	orgType := "provider"
+	if o.Name == AdminOrg {
+		orgType = "admin"
+	}
+	return map[string]any{"type": "org", "org_type": orgType, "api_version": apiVersion,
 		"id": o.ID, "name": o.Name, "title": o.Title, "summary": o.Summary, "state": "enabled",
 		"owner_url": m.opts.BaseURL + "/api/user-registries/admin/users/" + o.OwnerID,
 		"url":       m.opts.BaseURL + "/api/orgs/" + o.ID, "created_at": o.CreatedAt, "updated_at": o.UpdatedAt}
@@ -108,6 +112,10 @@ func (m *Manager) createOrg(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if req.Name == AdminOrg {
+		writeError(w, http.StatusConflict, "the name admin is reserved for the cloud's admin org; choose another name")
+		return
+	}
 	c := callerOf(r)
 	var org store.ProviderOrg
 	if !m.commit(w, r, func(tx store.Tx) error {
@@ -119,7 +127,11 @@ func (m *Manager) createOrg(w http.ResponseWriter, r *http.Request) {
 		if _, err := tx.SetMembership(r.Context(), store.Membership{OrgID: org.ID, UserID: c.user.ID, Role: RoleOwner}); err != nil {
 			return err
 		}
-		if _, err := tx.CreateCatalog(r.Context(), store.Catalog{OrgID: org.ID, Name: "sandbox", Title: "Sandbox"}); err != nil {
+		sandbox, err := tx.CreateCatalog(r.Context(), store.Catalog{OrgID: org.ID, Name: "sandbox", Title: "Sandbox"})
+		if err != nil {
+			return err
+		}
+		if err := addDefaultGateways(r.Context(), tx, sandbox.ID); err != nil {
 			return err
 		}
 		_, err = tx.AppendAudit(r.Context(), store.AuditEntry{UserID: c.user.ID, Action: "create", ObjectType: "org", ObjectID: org.ID, Summary: "created provider org " + org.Name})
@@ -172,11 +184,18 @@ func (m *Manager) createCatalog(w http.ResponseWriter, r *http.Request) {
 		m.storeError(w, err)
 		return
 	}
+	if o.Name == AdminOrg {
+		writeError(w, http.StatusBadRequest, "the admin org holds gateway services, not catalogs; create the catalog in a provider org")
+		return
+	}
 	var cat store.Catalog
 	if !m.commit(w, r, func(tx store.Tx) error {
 		var err error
 		cat, err = tx.CreateCatalog(r.Context(), store.Catalog{OrgID: o.ID, Name: req.Name, Title: req.Title, Summary: req.Summary})
 		if err != nil {
+			return err
+		}
+		if err := addDefaultGateways(r.Context(), tx, cat.ID); err != nil {
 			return err
 		}
 		_, err = tx.AppendAudit(r.Context(), store.AuditEntry{UserID: callerOf(r).user.ID, Action: "create", ObjectType: "catalog", ObjectID: cat.ID, Summary: "created catalog " + cat.Name + " in " + o.Name})

@@ -325,3 +325,18 @@ func expandAPIs(r *http.Request, obj map[string]any, p store.Product) map[string
 	obj["apis"] = apis
 	return obj
 }
+
+func loadAPI(name string, data []byte) (*apidef.API, apidef.Problems) {
+	doc, err := apidef.Parse(name, data)
+	if err != nil {
+		return nil, asProblems(err)
+	}
+	return apidef.LoadAPI(doc)
+}
+
+func asProblems(err error) apidef.Problems {
+	if ps, ok := err.(apidef.Problems); ok {
+		return ps
+	}
+	return apidef.Problems{{Msg: err.Error()}}
+}

@@ -439,9 +439,12 @@ func (m *Manager) topology(w http.ResponseWriter, r *http.Request) {
 		m.storeError(w, err)
 		return
 	}
-	total["provider_orgs"] = orgs.Total
 	out := make([]map[string]any, 0, len(orgs.Items))
 	for _, o := range orgs.Items {
+		if o.Name == AdminOrg { // holds gateway services, not APIs
+			continue
+		}
+		total["provider_orgs"]++
 		obj, c, err := m.orgTopology(ctx, o)
 		if err != nil {
 			m.storeError(w, err)

@@ -215,10 +215,7 @@ type Delivery struct {
 func (d Delivery) Outstanding() int64 {
 	switch {
 	case !d.Configured:
-		if d.PushedVersion >= 0 {
-			return 1 // the removal
-		}
-		return 0
+		return 1 // the removal
 	case d.PushedVersion < 0:
 		return d.CatalogVersion + 1
 	case d.PushedVersion >= d.CatalogVersion:
