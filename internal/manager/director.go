@@ -42,10 +42,10 @@ type Director struct {
 	wg      sync.WaitGroup
 
 	mu      sync.Mutex
-	busy    map[string]bool          // gateway services with a round in flight
+	busy    map[string]bool           // gateway services with a round in flight
 	retryAt map[deliveryKey]time.Time // no attempt before
-	checked map[string]time.Time     // last status comparison per gateway service
-	wires   map[string]encodedWire   // by catalog ID: the latest built
+	checked map[string]time.Time      // last status comparison per gateway service
+	wires   map[string]encodedWire    // by catalog ID: the latest built
 }
 
 type deliveryKey struct{ gateway, catalog string }
