@@ -22,6 +22,7 @@ import (
 
 func newManagerCmd() *cobra.Command {
 	var home, listen, dsn, logFormat, logLevel string
+	var keep retention
 	cmd := &cobra.Command{
 		Use:   "manager",
 		Short: "Run the manager: API Connect's REST API under /api",
@@ -53,6 +54,7 @@ catalogs; drafts, publishing and consumers follow.`,
 				return err
 			}
 			defer st.Close()
+			go keep.run(ctx, m)
 			return serve(ctx, "manager", listen, m.Handler(), log.Info)
 		},
 	}
@@ -62,6 +64,7 @@ catalogs; drafts, publishing and consumers follow.`,
 	f.StringVar(&dsn, "db", "", "database: sqlite:PATH or postgres://… (default sqlite in the home folder)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	keep.addFlag(cmd)
 	return cmd
 }
 

@@ -17,6 +17,7 @@ import (
 
 func newUpCmd() *cobra.Command {
 	var home, managerListen, gatewayListen, adminListen, logFormat, logLevel string
+	var keep retention
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run everything on one machine: the manager and a gateway, SQLite storage",
@@ -45,6 +46,7 @@ What is published in any catalog is served by the gateway at
 			gw := gateway.New(gateway.Options{Logger: log, Observer: metrics})
 			dir := &manager.Director{Store: st, Gateway: gw, Registry: policy.Builtins(), Env: &assembly.Env{Logger: log}, Log: log}
 			go dir.Run(ctx, 250*time.Millisecond)
+			go keep.run(ctx, m)
 			go func() {
 				if err := serve(ctx, "manager", managerListen, m.Handler(), log.Info); err != nil {
 					log.Error("manager stopped", "error", err)
@@ -64,5 +66,6 @@ What is published in any catalog is served by the gateway at
 	f.StringVar(&adminListen, "admin-listen", "127.0.0.1:8082", `address for the gateway's /metrics ("" to turn off)`)
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	keep.addFlag(cmd)
 	return cmd
 }

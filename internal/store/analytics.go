@@ -305,10 +305,24 @@ func (s *sqlStore) SummarizeAnalytics(ctx context.Context, f AnalyticsFilter, by
 	return groups, nil
 }
 
+// analyticsPurgeChunk bounds one DELETE, so that purging a large backlog
+// holds SQLite's write lock for moments at a time, not minutes, and
+// inserts keep flowing between the chunks.
+const analyticsPurgeChunk = 10000
+
 func (s *sqlStore) PurgeAnalyticsEvents(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.write.ExecContext(ctx, s.eng.rebind("DELETE FROM analytics_events WHERE datetime < ?"), ts(before))
-	if err != nil {
-		return 0, opErr("analytics events", "before "+before.UTC().Format(time.RFC3339), err)
+	query := s.eng.rebind("DELETE FROM analytics_events WHERE id IN " +
+		"(SELECT id FROM analytics_events WHERE datetime < ? ORDER BY datetime LIMIT ?)")
+	var total int64
+	for {
+		res, err := s.write.ExecContext(ctx, query, ts(before), analyticsPurgeChunk)
+		if err != nil {
+			return total, opErr("analytics events", "before "+before.UTC().Format(time.RFC3339), err)
+		}
+		n, err := res.RowsAffected()
+		total += n
+		if err != nil || n < analyticsPurgeChunk {
+			return total, err
+		}
 	}
-	return res.RowsAffected()
 }

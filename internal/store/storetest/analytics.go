@@ -331,6 +331,17 @@ func testAnalyticsPurge(t *testing.T, f *fixture, org string) {
 	// A purged event sent again is stored again: retention is about time,
 	// not a record of what was seen.
 	same(t, "resent after purge", f.insertEvents(events[:1]), 1)
+
+	// A backlog larger than one DELETE's worth goes entirely.
+	var backlog []analytics.Event
+	for i := range 10050 {
+		e := analyticsEvent(org+"-backlog", i, 200, 5)
+		e.Datetime = e.Datetime.AddDate(-6, 0, 0)
+		backlog = append(backlog, e)
+	}
+	same(t, "backlog stored", f.insertEvents(backlog), len(backlog))
+	same(t, "backlog purged", ok(f.s.PurgeAnalyticsEvents(f.ctx, events[0].Datetime)), int64(len(backlog)))
+	same(t, "left after the backlog", f.listEvents(store.AnalyticsFilter{OrgID: org}, store.ListOptions{}).Total, 7)
 }
 
 // testAnalyticsOutsideTx: analytics never joins a catalog transaction.
