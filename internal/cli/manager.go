@@ -24,6 +24,7 @@ import (
 func newManagerCmd() *cobra.Command {
 	var home, listen, dsn, logFormat, logLevel string
 	var pushMaxBackoff time.Duration
+	var keep retention
 	cmd := &cobra.Command{
 		Use:   "manager",
 		Short: "Run the manager: API Connect's REST API under /api",
@@ -58,9 +59,8 @@ manager collects their analytics events the same way.`,
 			}
 			defer st.Close()
 			go (&manager.Director{Store: st, Log: log, MaxBackoff: pushMaxBackoff}).Run(ctx)
-			if events, ok := st.(manager.EventStore); ok {
-				go (&manager.Collector{Store: st, Events: events, Log: log}).Run(ctx)
-			}
+			go (&manager.Collector{Store: st, Events: st, Log: log}).Run(ctx)
+			go keep.run(ctx, m)
 			return serve(ctx, "manager", listen, m.Handler(), log.Info)
 		},
 	}
@@ -71,6 +71,7 @@ manager collects their analytics events the same way.`,
 	f.StringVar(&dsn, "db", "", "database: sqlite:PATH or postgres://… (default sqlite in the home folder)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	keep.addFlag(cmd)
 	return cmd
 }
 

@@ -16,6 +16,7 @@ import (
 
 func newUpCmd() *cobra.Command {
 	var home, managerListen, gatewayListen, adminListen, logFormat, logLevel string
+	var keep retention
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run everything on one machine: the manager and a gateway, SQLite storage",
@@ -51,9 +52,8 @@ What is published in any catalog is served by the gateway at
 				return err
 			}
 			go (&manager.Director{Store: st, Log: log}).Run(ctx)
-			if events, ok := st.(manager.EventStore); ok {
-				go (&manager.Collector{Store: st, Events: events, Log: log}).Run(ctx)
-			}
+			go (&manager.Collector{Store: st, Events: st, Log: log}).Run(ctx)
+			go keep.run(ctx, m)
 			go func() {
 				if err := serve(ctx, "manager", managerListen, m.Handler(), log.Info); err != nil {
 					log.Error("manager stopped", "error", err)
@@ -73,5 +73,6 @@ What is published in any catalog is served by the gateway at
 	f.StringVar(&adminListen, "admin-listen", "127.0.0.1:8082", `address for the gateway's /metrics ("" to turn off)`)
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	keep.addFlag(cmd)
 	return cmd
 }

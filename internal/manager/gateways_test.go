@@ -23,7 +23,7 @@ const gatewaysPath = "/api/orgs/admin/availability-zones/availability-zone-defau
 // tlsSet is a CA with a gateway server certificate and a manager client
 // certificate.
 type tlsSet struct {
-	ca                   *pki.CA
+	ca                    *pki.CA
 	serverCert, serverKey []byte
 	clientCert, clientKey []byte
 }

@@ -42,6 +42,7 @@ type Store interface {
 	// LatestSchemaVersion once Open has returned.
 	SchemaVersion(ctx context.Context) (int, error)
 	Reader
+	Analytics // gateways' events, outside Tx (analytics.go)
 }
 
 // Tx is a transaction: it reads its own writes.
