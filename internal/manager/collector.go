@@ -128,7 +128,9 @@ func (c *Collector) collect(ctx context.Context, g store.GatewayService) (int, e
 	}
 	events := make([]analytics.Event, 0, len(b.Events))
 	for _, e := range b.Events {
-		if e.Event != nil {
+		// The store refuses a batch with an event it cannot key; such an
+		// event would hold up every later one, so it is left out.
+		if e.Event != nil && e.Event.TransactionID != "" && !e.Event.Datetime.IsZero() {
 			events = append(events, *e.Event)
 		}
 	}

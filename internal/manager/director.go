@@ -200,7 +200,7 @@ func (d *Director) deliver(ctx context.Context, g store.GatewayService, c gatewa
 	}
 	now := time.Now()
 	dl.PushedOrg, dl.PushedCatalog, dl.PushedVersion = dl.OrgName, dl.CatalogName, dl.CatalogVersion
-	dl.FailedVersion, dl.Failures, dl.LastError, dl.LastAttemptAt, dl.LastSuccessAt = -1, 0, "", now, now
+	dl.FailedVersion, dl.Failures, dl.Refused, dl.LastError, dl.LastAttemptAt, dl.LastSuccessAt = -1, 0, false, "", now, now
 	d.record(ctx, func(tx store.Tx) error { return tx.RecordDelivery(ctx, dl) })
 	d.mu.Lock()
 	delete(d.retryAt, deliveryKey{g.ID, dl.CatalogID})
@@ -261,6 +261,8 @@ func (d *Director) failed(ctx context.Context, g store.GatewayService, dl store.
 	now := time.Now()
 	dl.Failures++
 	dl.FailedVersion, dl.LastError, dl.LastAttemptAt = dl.CatalogVersion, err.Error(), now
+	var ge *gatewayError
+	dl.Refused = errors.As(err, &ge) && ge.Status >= 400 && ge.Status < 500
 	if dl.Configured && dl.PushedOrg == "" {
 		// The gateway may have installed it before the answer was lost:
 		// name it, so that removing the catalog later tells the gateway.

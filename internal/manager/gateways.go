@@ -99,11 +99,15 @@ const (
 	StateError       = "error"
 )
 
+// deliveryState is up to date when the gateway has every change; error
+// when it refused the catalog's bundle, which retrying will not mend;
+// else outstanding, being retried (last_error says why it has not yet
+// arrived, a gateway that cannot be reached, say).
 func deliveryState(d store.Delivery) string {
 	switch {
 	case d.Outstanding() == 0:
 		return StateUpToDate
-	case d.LastError != "":
+	case d.Refused:
 		return StateError
 	}
 	return StateOutstanding
@@ -112,12 +116,12 @@ func deliveryState(d store.Delivery) string {
 func deliveryObject(d store.Delivery) map[string]any {
 	return map[string]any{"org": d.OrgName, "catalog": d.CatalogName, "configured": d.Configured,
 		"catalog_version": d.CatalogVersion, "pushed_version": d.PushedVersion, "outstanding_changes": d.Outstanding(),
-		"state": deliveryState(d), "last_error": d.LastError, "failures": d.Failures,
+		"state": deliveryState(d), "last_error": d.LastError, "failures": d.Failures, "refused": d.Refused,
 		"last_attempt": timeOrNil(d.LastAttemptAt), "last_push": timeOrNil(d.LastSuccessAt)}
 }
 
-// pushStatus sums a gateway service's deliveries: up to date when nothing
-// is outstanding, error when an outstanding catalog failed last time.
+// pushStatus sums a gateway service's deliveries: error when the gateway
+// refused a catalog, else outstanding when any change is waiting.
 func pushStatus(ds []store.Delivery) map[string]any {
 	var outstanding int64
 	var lastPush time.Time
@@ -131,11 +135,11 @@ func pushStatus(ds []store.Delivery) map[string]any {
 		switch s := deliveryState(d); {
 		case s == StateError:
 			state = StateError
-			if lastError == "" {
-				lastError = d.OrgName + "/" + d.CatalogName + ": " + d.LastError
-			}
 		case s == StateOutstanding && state == StateUpToDate:
 			state = StateOutstanding
+		}
+		if d.Outstanding() > 0 && d.LastError != "" && lastError == "" {
+			lastError = d.OrgName + "/" + d.CatalogName + ": " + d.LastError
 		}
 		catalogs = append(catalogs, deliveryObject(d))
 	}

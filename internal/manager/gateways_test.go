@@ -318,10 +318,10 @@ func TestDirectorDeliversToEveryGateway(t *testing.T) {
 	waitFor(t, "a to serve the change", func() bool { return a.served() == v })
 	waitFor(t, "gw-b to show the failed push", func() bool {
 		st := e.configuredState("gw-b")
-		return st["state"] == "error" && st["outstanding_changes"].(float64) == 2 && st["last_error"] != ""
+		return st["state"] == "outstanding" && st["outstanding_changes"].(float64) == 2 && st["last_error"] != ""
 	})
 	gs := e.must(200, "GET", gatewaysPath+"/gw-b", e.admin, nil)["push_status"].(map[string]any)
-	if gs["state"] != "error" || gs["outstanding_changes"].(float64) != 2 || !strings.Contains(gs["last_error"].(string), "acme/sandbox") {
+	if gs["state"] != "outstanding" || gs["outstanding_changes"].(float64) != 2 || !strings.Contains(gs["last_error"].(string), "acme/sandbox") {
 		t.Fatalf("gw-b push status while down: %v", gs)
 	}
 	b.restart(false)

@@ -16,7 +16,7 @@ func flag(b bool) int {
 const deliveryQuery = `
 SELECT cg.gateway_service_id, cg.catalog_id, o.name, c.name, 1, v.version,
        COALESCE(d.org_name, ''), COALESCE(d.catalog_name, ''),
-       COALESCE(d.pushed_version, -1), COALESCE(d.failed_version, -1), COALESCE(d.failures, 0),
+       COALESCE(d.pushed_version, -1), COALESCE(d.failed_version, -1), COALESCE(d.failures, 0), COALESCE(d.refused, 0),
        COALESCE(d.last_error, ''), d.last_attempt_at, d.last_success_at
   FROM catalog_gateways cg
   JOIN catalogs c ON c.id = cg.catalog_id
@@ -26,7 +26,7 @@ SELECT cg.gateway_service_id, cg.catalog_id, o.name, c.name, 1, v.version,
 UNION ALL
 SELECT d.gateway_service_id, d.catalog_id, d.org_name, d.catalog_name, 0, -1,
        d.org_name, d.catalog_name,
-       d.pushed_version, d.failed_version, d.failures,
+       d.pushed_version, d.failed_version, d.failures, d.refused,
        d.last_error, d.last_attempt_at, d.last_success_at
   FROM gateway_deliveries d
  WHERE NOT EXISTS (SELECT 1 FROM catalog_gateways cg
@@ -36,7 +36,7 @@ ORDER BY 1, 2`
 func scanDelivery(s scanner) (Delivery, error) {
 	var d Delivery
 	err := s.Scan(&d.GatewayServiceID, &d.CatalogID, &d.OrgName, &d.CatalogName, &d.Configured, &d.CatalogVersion,
-		&d.PushedOrg, &d.PushedCatalog, &d.PushedVersion, &d.FailedVersion, &d.Failures,
+		&d.PushedOrg, &d.PushedCatalog, &d.PushedVersion, &d.FailedVersion, &d.Failures, &d.Refused,
 		&d.LastError, tsp(&d.LastAttemptAt), tsp(&d.LastSuccessAt))
 	return d, err
 }
@@ -55,15 +55,15 @@ func (t *tx) RecordDelivery(ctx context.Context, d Delivery) error {
 		return err
 	}
 	_, err := t.exec(ctx, `INSERT INTO gateway_deliveries (gateway_service_id, catalog_id, org_name, catalog_name,
-		    pushed_version, failed_version, failures, last_error, last_attempt_at, last_success_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		    pushed_version, failed_version, failures, refused, last_error, last_attempt_at, last_success_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (gateway_service_id, catalog_id) DO UPDATE SET
 		    org_name = excluded.org_name, catalog_name = excluded.catalog_name,
 		    pushed_version = excluded.pushed_version, failed_version = excluded.failed_version,
-		    failures = excluded.failures, last_error = excluded.last_error,
+		    failures = excluded.failures, refused = excluded.refused, last_error = excluded.last_error,
 		    last_attempt_at = excluded.last_attempt_at, last_success_at = excluded.last_success_at`,
 		d.GatewayServiceID, d.CatalogID, d.PushedOrg, d.PushedCatalog,
-		d.PushedVersion, d.FailedVersion, d.Failures, d.LastError, ts(d.LastAttemptAt), ts(d.LastSuccessAt))
+		d.PushedVersion, d.FailedVersion, d.Failures, flag(d.Refused), d.LastError, ts(d.LastAttemptAt), ts(d.LastSuccessAt))
 	if err != nil {
 		return opErr("gateway delivery", d.CatalogID, err)
 	}

@@ -205,6 +205,10 @@ type Delivery struct {
 	PushedVersion            int64 // what the gateway holds; -1 before the first push
 	FailedVersion            int64 // the version of the last failed attempt, or -1
 	Failures                 int   // consecutive failed attempts
+	// Refused says the last attempt reached the gateway and it refused
+	// the bundle (its problems are in LastError): trying again will not
+	// help until the catalog or the gateway changes.
+	Refused bool
 	LastError                string
 	LastAttemptAt            time.Time
 	LastSuccessAt            time.Time

@@ -37,7 +37,7 @@ func testDeliveries(t *testing.T, f *fixture) {
 	same(t, "catalog version after two changes", d.CatalogVersion, int64(2))
 	same(t, "outstanding after two changes", d.Outstanding(), int64(2))
 
-	d.FailedVersion, d.Failures, d.LastError, d.LastAttemptAt = 2, 3, "connection refused", at.Add(time.Minute)
+	d.FailedVersion, d.Failures, d.Refused, d.LastError, d.LastAttemptAt = 2, 3, true, "the gateway answered 422", at.Add(time.Minute)
 	f.tx(func(tx store.Tx) error { return tx.RecordDelivery(f.ctx, d) })
 	same(t, "failed", only(t, ok(f.s.ListDeliveries(f.ctx))), d)
 

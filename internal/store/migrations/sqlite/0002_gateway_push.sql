@@ -13,6 +13,7 @@ CREATE TABLE gateway_deliveries (
     pushed_version     INTEGER NOT NULL DEFAULT -1,
     failed_version     INTEGER NOT NULL DEFAULT -1,
     failures           INTEGER NOT NULL DEFAULT 0,
+    refused            INTEGER NOT NULL DEFAULT 0,
     last_error         TEXT NOT NULL DEFAULT '',
     last_attempt_at    TEXT,
     last_success_at    TEXT,
