@@ -208,10 +208,10 @@ type Delivery struct {
 	// Refused says the last attempt reached the gateway and it refused
 	// the bundle (its problems are in LastError): trying again will not
 	// help until the catalog or the gateway changes.
-	Refused bool
-	LastError                string
-	LastAttemptAt            time.Time
-	LastSuccessAt            time.Time
+	Refused       bool
+	LastError     string
+	LastAttemptAt time.Time
+	LastSuccessAt time.Time
 }
 
 // Outstanding is the number of catalog changes the gateway has not got:
