@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portico-api/portico/internal/manager"
+	"github.com/portico-api/portico/internal/monitor"
 	"github.com/portico-api/portico/internal/store"
 )
 
@@ -32,6 +33,9 @@ token with it:
 
   curl -X POST http://127.0.0.1:9090/api/token -H 'Content-Type: application/json' \
        -d '{"grant_type":"api_key","api_key":"'$(cat .portico/admin.apikey)'"}'
+
+GET /metrics on the same listener, outside /api and without a token, is
+Prometheus's text format: object counts, REST call counts and durations.
 
 Stored secrets are encrypted with a key kept in HOME/secret.key (made on the
 first start) or given as 64 hex digits in PORTICO_SECRET_KEY.
@@ -53,14 +57,14 @@ catalogs; drafts, publishing and consumers follow.`,
 				return err
 			}
 			defer st.Close()
-			return serve(ctx, "manager", listen, m.Handler(), log.Info)
+			return serve(ctx, "manager", listen, monitor.ManagerHandler(newManagerMetrics(st, nil, log), m.Handler()), log.Info)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&home, "home", "", "folder for the database and keys (default $PORTICO_HOME or .portico)")
 	f.StringVar(&listen, "listen", "127.0.0.1:9090", "address of the REST API")
 	f.StringVar(&dsn, "db", "", "database: sqlite:PATH or postgres://… (default sqlite in the home folder)")
-	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&logFormat, "log-format", "json", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
 }
@@ -85,6 +89,7 @@ func openManager(ctx context.Context, home, dsn, listen string, log *slog.Logger
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the database: %w", err)
 	}
+	log = log.With(monitor.Dataset(monitor.DatasetManager))
 	m := manager.New(st, manager.Options{BaseURL: "http://" + listen, Logger: log})
 	keyFile, err := m.Bootstrap(ctx, home)
 	if err != nil {

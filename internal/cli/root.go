@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/portico-api/portico/internal/monitor"
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
@@ -74,19 +76,18 @@ func commandName(root *cobra.Command, args []string) string {
 	return strings.TrimPrefix(cmd.CommandPath(), "portico ")
 }
 
-// newLogger makes the server roles' logger: text for people, json for
-// log pipelines.
+// newLogger makes the server roles' logger: json (ECS lines) for log
+// pipelines, text for people. Both redact secret-looking attributes.
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, usageError{fmt.Errorf("--log-level %q: use debug, info, warn or error", level)}
 	}
-	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv, ReplaceAttr: monitor.RedactAttr})), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(monitor.NewECSHandler(w, monitor.ECSOptions{Level: lv})), nil
 	}
 	return nil, usageError{fmt.Errorf("--log-format %q: use text or json", format)}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/portico-api/portico/internal/analytics"
 	"github.com/portico-api/portico/internal/assembly"
 	"github.com/portico-api/portico/internal/gateway"
 	"github.com/portico-api/portico/internal/manager"
@@ -17,6 +18,7 @@ import (
 
 func newUpCmd() *cobra.Command {
 	var home, managerListen, gatewayListen, adminListen, logFormat, logLevel string
+	var accessLog bool
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run everything on one machine: the manager and a gateway, SQLite storage",
@@ -24,7 +26,8 @@ func newUpCmd() *cobra.Command {
 SQLite storage in the home folder (default .portico, or $PORTICO_HOME). The
 first start creates an admin user and writes its API key to HOME/admin.apikey.
 What is published in any catalog is served by the gateway at
-/{org}/{catalog}{basePath}{path} within a second; retiring a product stops it.`,
+/{org}/{catalog}{basePath}{path} within a second; retiring a product stops it.
+The manager's listener also serves GET /metrics (Prometheus, no token).`,
 		Example: `  portico up
   curl -X POST http://127.0.0.1:9090/api/token -H 'Content-Type: application/json' \
        -d '{"grant_type":"api_key","api_key":"'$(cat .portico/admin.apikey)'"}'`,
@@ -42,11 +45,16 @@ What is published in any catalog is served by the gateway at
 			}
 			defer st.Close()
 			metrics := monitor.NewGatewayMetrics()
-			gw := gateway.New(gateway.Options{Logger: log, Observer: metrics})
+			observers, flushAccessLog, err := addAccessLog(ctx, accessLog, cmd.ErrOrStderr(), logFormat, metrics, analytics.Observers{metrics})
+			if err != nil {
+				return err
+			}
+			defer flushAccessLog()
+			gw := gateway.New(gateway.Options{Logger: log.With(monitor.Dataset(monitor.DatasetGateway)), Observer: observers})
 			dir := &manager.Director{Store: st, Gateway: gw, Registry: policy.Builtins(), Env: &assembly.Env{Logger: log}, Log: log}
 			go dir.Run(ctx, 250*time.Millisecond)
 			go func() {
-				if err := serve(ctx, "manager", managerListen, m.Handler(), log.Info); err != nil {
+				if err := serve(ctx, "manager", managerListen, monitor.ManagerHandler(newManagerMetrics(st, nil, log), m.Handler()), log.Info); err != nil {
 					log.Error("manager stopped", "error", err)
 					stop()
 				}
@@ -62,7 +70,8 @@ What is published in any catalog is served by the gateway at
 	f.StringVar(&managerListen, "manager-listen", "127.0.0.1:9090", "address of the manager's REST API")
 	f.StringVar(&gatewayListen, "gateway-listen", "127.0.0.1:8081", "address for API traffic")
 	f.StringVar(&adminListen, "admin-listen", "127.0.0.1:8082", `address for the gateway's /metrics ("" to turn off)`)
-	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&logFormat, "log-format", "json", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.BoolVar(&accessLog, "access-log", true, "log one line per API call (--access-log=false to turn off)")
 	return cmd
 }

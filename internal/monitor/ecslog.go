@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -67,6 +68,7 @@ type ECSHandler struct {
 	prefix  string // open groups, "a.b."
 	redact  bool   // inside a group whose name looks secret
 	service string
+	secret  *keyCache
 }
 
 // NewECSHandler returns a handler that writes ECS JSON lines to w. Each
@@ -81,7 +83,7 @@ func NewECSHandler(w io.Writer, o ECSOptions) *ECSHandler {
 	if o.Dataset == "" {
 		o.Dataset = DatasetPortico
 	}
-	h := &ECSHandler{mu: new(sync.Mutex), w: w, level: o.Level, service: o.Service}
+	h := &ECSHandler{mu: new(sync.Mutex), w: w, level: o.Level, service: o.Service, secret: new(keyCache)}
 	h.head = h.makeHead(o.Dataset)
 	return h
 }
@@ -169,7 +171,7 @@ func (h *ECSHandler) appendAttr(b []byte, prefix string, redact bool, a slog.Att
 	if a.Equal(slog.Attr{}) || (v.Kind() == slog.KindGroup && len(v.Group()) == 0) {
 		return b // slog's rules: no empty attrs, no empty groups
 	}
-	redact = redact || LooksSecret(a.Key)
+	redact = redact || h.secret.looksSecret(a.Key)
 	if v.Kind() == slog.KindGroup && !redact {
 		p := prefix
 		if a.Key != "" { // an unnamed group's attributes are inlined
@@ -291,6 +293,29 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// keyCache remembers LooksSecret's answers. Attribute keys are nearly
+// all constants in the code, so a few hundred entries cover them; past
+// keyCacheMax (keys made from data, say) answers are computed each time.
+type keyCache struct {
+	m sync.Map // string → bool
+	n atomic.Int32
+}
+
+const keyCacheMax = 1024
+
+func (c *keyCache) looksSecret(key string) bool {
+	if v, ok := c.m.Load(key); ok {
+		return v.(bool)
+	}
+	secret := LooksSecret(key)
+	if c.n.Load() < keyCacheMax {
+		if _, loaded := c.m.LoadOrStore(key, secret); !loaded {
+			c.n.Add(1)
+		}
+	}
+	return secret
 }
 
 var _ slog.Handler = (*ECSHandler)(nil)

@@ -4,9 +4,9 @@
 //
 // Names follow Prometheus conventions (base units, _total counters,
 // _seconds histograms) under the portico_gateway_ and portico_manager_
-// prefixes. Where IBM's
-// apiconnect-trawler has an equivalent, label values match it: the
-// status_class label takes the "2xx" form trawler uses for API calls.
+// prefixes. Where IBM's apiconnect-trawler has an equivalent, label values
+// match it: the status_class label takes the "2xx" form trawler uses for
+// API calls.
 package monitor
 
 import (
