@@ -77,19 +77,26 @@ func commandName(root *cobra.Command, args []string) string {
 }
 
 // newLogger makes the server roles' logger: json (ECS lines) for log
-// pipelines, text for people. Both redact secret-looking attributes.
+// pipelines, text for people. Both redact secret-looking attributes. It
+// also becomes the default logger, so that what libraries write with the
+// log package (net/http's server errors) comes out in the same format.
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, usageError{fmt.Errorf("--log-level %q: use debug, info, warn or error", level)}
 	}
+	var h slog.Handler
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv, ReplaceAttr: monitor.RedactAttr})), nil
+		h = slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv, ReplaceAttr: monitor.RedactAttr})
 	case "json":
-		return slog.New(monitor.NewECSHandler(w, monitor.ECSOptions{Level: lv})), nil
+		h = monitor.NewECSHandler(w, monitor.ECSOptions{Level: lv})
+	default:
+		return nil, usageError{fmt.Errorf("--log-format %q: use text or json", format)}
 	}
-	return nil, usageError{fmt.Errorf("--log-format %q: use text or json", format)}
+	log := slog.New(h)
+	slog.SetDefault(log)
+	return log, nil
 }
 
 func newVersionCmd() *cobra.Command {

@@ -55,7 +55,8 @@ var ecsReserved = map[string]bool{
 // ECSHandler writes each record as one JSON object on a line, with the
 // fields the ecs-logging spec requires (@timestamp, log.level, message,
 // ecs.version) first, then service.name, event.dataset and log.logger,
-// then the attributes. Keys are flat and dotted: a slog group "http" with
+// then the attributes. A record without a time (made by hand: a Logger
+// always sets one) has no @timestamp, as slog's handler rules ask. Keys are flat and dotted: a slog group "http" with
 // an attribute "method" becomes "http.method". An attribute named
 // "error" becomes "error.message". Values of attributes whose names look
 // secret (see LooksSecret) are written as "[REDACTED]".
