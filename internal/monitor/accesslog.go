@@ -60,7 +60,13 @@ func (a *AccessLog) Observe(e *analytics.Event) {
 	r := slog.NewRecord(end, slog.LevelInfo, e.RequestMethod+" "+e.URIPath+" "+strconv.Itoa(status), 0)
 	// One AddAttrs call, so the record grows its attribute slice once.
 	var buf [28]slog.Attr
-	attrs := append(buf[:0],
+	r.AddAttrs(accessAttrs(buf[:0], e, status)...)
+	_ = a.h.Handle(ctx, r) // a LineWriter never fails; nothing to do if another writer did
+}
+
+// accessAttrs appends the fields of e's access line to attrs.
+func accessAttrs(attrs []slog.Attr, e *analytics.Event, status int) []slog.Attr {
+	attrs = append(attrs,
 		slog.String("transaction.id", e.GlobalTransactionID),
 		slog.String("http.request.method", e.RequestMethod),
 		slog.String("url.path", e.URIPath),
@@ -98,8 +104,7 @@ func (a *AccessLog) Observe(e *analytics.Event) {
 		attrs = append(attrs, slog.Int("portico.backend.status_code", e.BackendStatusCode),
 			slog.Int64("portico.backend.duration", e.BackendDuration.Nanoseconds()))
 	}
-	r.AddAttrs(attrs...)
-	_ = a.h.Handle(ctx, r) // a LineWriter never fails; nothing to do if another writer did
+	return attrs
 }
 
 func outcome(status int) string {
