@@ -31,7 +31,7 @@ import (
 type gatewayFlags struct {
 	bundleDir, listen, adminListen string
 	logFormat, logLevel            string
-	noWatch                        bool
+	noWatch, accessLog             bool
 	analyticsFile, analyticsURL    string
 	redisURL                       string
 	failClosed                     bool
@@ -113,9 +113,10 @@ Analytics events go to --analytics-file (JSON lines) and/or --analytics-url
 	fl.StringVar(&f.bundleDir, "bundle", "", "folder of API, product and catalog files to serve")
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8081", "address for API traffic")
 	fl.StringVar(&f.adminListen, "admin-listen", "127.0.0.1:8082", `address for /metrics, /healthz and /readyz ("" to turn off)`)
-	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&f.logFormat, "log-format", "json", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.BoolVar(&f.noWatch, "no-watch", false, "do not watch the folder; reload on SIGHUP only")
+	fl.BoolVar(&f.accessLog, "access-log", true, "log one line per API call (--access-log=false to turn off)")
 	fl.StringVar(&f.analyticsFile, "analytics-file", "", "append one JSON line per API call to this file")
 	fl.StringVar(&f.analyticsURL, "analytics-url", "", "POST analytics events in batches to this URL")
 	fl.StringVar(&f.redisURL, "redis", "", "share rate-limit counters through Redis (redis://host:6379/0); default: in memory")
@@ -135,6 +136,7 @@ func runGateway(ctx context.Context, f gatewayFlags, log *slog.Logger, stderr in
 	if err != nil {
 		return usageError{fmt.Errorf("--disable-policy: %w", err)}
 	}
+	log = log.With(monitor.Dataset(monitor.DatasetGateway))
 	metrics := monitor.NewGatewayMetrics()
 	observers := analytics.Observers{metrics}
 	queue, err := analyticsQueue(f, log)
@@ -153,6 +155,11 @@ func runGateway(ctx context.Context, f gatewayFlags, log *slog.Logger, stderr in
 		// wait for it to hand what it holds to its sinks; Run bounds that.
 		defer func() { stopQueue(); <-drained }()
 	}
+	observers, flushAccessLog, err := addAccessLog(ctx, f.accessLog, stderr, f.logFormat, metrics, observers)
+	if err != nil {
+		return err
+	}
+	defer flushAccessLog()
 	limiter, counter, err := rateLimiter(f, log, metrics)
 	if err != nil {
 		return err

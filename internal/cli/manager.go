@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portico-api/portico/internal/manager"
+	"github.com/portico-api/portico/internal/monitor"
 	"github.com/portico-api/portico/internal/store"
 )
 
@@ -35,6 +37,9 @@ token with it:
 
   curl -X POST http://127.0.0.1:9090/api/token -H 'Content-Type: application/json' \
        -d '{"grant_type":"api_key","api_key":"'$(cat .portico/admin.apikey)'"}'
+
+GET /metrics on the same listener, outside /api and without a token, is
+Prometheus's text format: object counts, REST call counts and durations.
 
 Stored secrets are encrypted with a key kept in HOME/secret.key (made on the
 first start) or given as 64 hex digits in PORTICO_SECRET_KEY.
@@ -58,10 +63,7 @@ manager collects their analytics events the same way.`,
 				return err
 			}
 			defer st.Close()
-			go (&manager.Director{Store: st, Log: log, MaxBackoff: pushMaxBackoff}).Run(ctx)
-			go (&manager.Collector{Store: st, Events: st, Log: log}).Run(ctx)
-			go keep.run(ctx, m)
-			return serve(ctx, "manager", listen, m.Handler(), log.Info)
+			return serve(ctx, "manager", listen, controlPlane(ctx, st, m, keep, pushMaxBackoff, log), log.Info)
 		},
 	}
 	f := cmd.Flags()
@@ -69,7 +71,7 @@ manager collects their analytics events the same way.`,
 	f.StringVar(&listen, "listen", "127.0.0.1:9090", "address of the REST API")
 	f.DurationVar(&pushMaxBackoff, "push-max-backoff", 10*time.Second, "longest wait before pushing again to a gateway that failed")
 	f.StringVar(&dsn, "db", "", "database: sqlite:PATH or postgres://… (default sqlite in the home folder)")
-	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&logFormat, "log-format", "json", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	keep.addFlag(cmd)
 	return cmd
@@ -95,6 +97,7 @@ func openManager(ctx context.Context, home, dsn, listen string, log *slog.Logger
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the database: %w", err)
 	}
+	log = log.With(monitor.Dataset(monitor.DatasetManager))
 	m := manager.New(st, manager.Options{BaseURL: "http://" + listen, Logger: log})
 	keyFile, err := m.Bootstrap(ctx, home)
 	if err != nil {
@@ -152,4 +155,15 @@ func redactDSN(dsn string) string {
 		}
 	}
 	return dsn
+}
+
+// controlPlane starts the manager's background work (pushes to gateways,
+// analytics collection, retention) and returns its HTTP handler: the REST
+// API and /metrics.
+func controlPlane(ctx context.Context, st store.Store, m *manager.Manager, keep retention, pushMaxBackoff time.Duration, log *slog.Logger) http.Handler {
+	mm := newManagerMetrics(st, pushStatus{m}, log)
+	go (&manager.Director{Store: st, Log: log, MaxBackoff: pushMaxBackoff}).Run(ctx)
+	go (&manager.Collector{Store: st, Events: st, Log: log, OnStored: mm.AddAnalyticsEvents}).Run(ctx)
+	go keep.run(ctx, m)
+	return monitor.ManagerHandler(mm, m.Handler())
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/portico-api/portico/internal/monitor"
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
@@ -74,21 +76,27 @@ func commandName(root *cobra.Command, args []string) string {
 	return strings.TrimPrefix(cmd.CommandPath(), "portico ")
 }
 
-// newLogger makes the server roles' logger: text for people, json for
-// log pipelines.
+// newLogger makes the server roles' logger: json (ECS lines) for log
+// pipelines, text for people. Both redact secret-looking attributes. It
+// also becomes the default logger, so that what libraries write with the
+// log package (net/http's server errors) comes out in the same format.
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, usageError{fmt.Errorf("--log-level %q: use debug, info, warn or error", level)}
 	}
-	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		h = slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv, ReplaceAttr: monitor.RedactAttr})
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = monitor.NewECSHandler(w, monitor.ECSOptions{Level: lv})
+	default:
+		return nil, usageError{fmt.Errorf("--log-format %q: use text or json", format)}
 	}
-	return nil, usageError{fmt.Errorf("--log-format %q: use text or json", format)}
+	log := slog.New(h)
+	slog.SetDefault(log)
+	return log, nil
 }
 
 func newVersionCmd() *cobra.Command {

@@ -10,13 +10,13 @@ import (
 	"github.com/portico-api/portico/internal/analytics"
 	"github.com/portico-api/portico/internal/apidef"
 	"github.com/portico-api/portico/internal/gateway"
-	"github.com/portico-api/portico/internal/manager"
 	"github.com/portico-api/portico/internal/monitor"
 )
 
 func newUpCmd() *cobra.Command {
 	var home, managerListen, gatewayListen, adminListen, logFormat, logLevel string
 	var keep retention
+	var accessLog bool
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run everything on one machine: the manager and a gateway, SQLite storage",
@@ -24,7 +24,8 @@ func newUpCmd() *cobra.Command {
 SQLite storage in the home folder (default .portico, or $PORTICO_HOME). The
 first start creates an admin user and writes its API key to HOME/admin.apikey.
 What is published in any catalog is served by the gateway at
-/{org}/{catalog}{basePath}{path} within a second; retiring a product stops it.`,
+/{org}/{catalog}{basePath}{path} within a second; retiring a product stops it.
+The manager's listener also serves GET /metrics (Prometheus, no token).`,
 		Example: `  portico up
   curl -X POST http://127.0.0.1:9090/api/token -H 'Content-Type: application/json' \
        -d '{"grant_type":"api_key","api_key":"'$(cat .portico/admin.apikey)'"}'`,
@@ -51,11 +52,9 @@ What is published in any catalog is served by the gateway at
 			if err := embeddedGateway(ctx, home, "http://"+gatewayListen, gw, buffer, onLoad, m, log); err != nil {
 				return err
 			}
-			go (&manager.Director{Store: st, Log: log}).Run(ctx)
-			go (&manager.Collector{Store: st, Events: st, Log: log}).Run(ctx)
-			go keep.run(ctx, m)
+			api := controlPlane(ctx, st, m, keep, 0, log)
 			go func() {
-				if err := serve(ctx, "manager", managerListen, m.Handler(), log.Info); err != nil {
+				if err := serve(ctx, "manager", managerListen, api, log.Info); err != nil {
 					log.Error("manager stopped", "error", err)
 					stop()
 				}
@@ -71,8 +70,9 @@ What is published in any catalog is served by the gateway at
 	f.StringVar(&managerListen, "manager-listen", "127.0.0.1:9090", "address of the manager's REST API")
 	f.StringVar(&gatewayListen, "gateway-listen", "127.0.0.1:8081", "address for API traffic")
 	f.StringVar(&adminListen, "admin-listen", "127.0.0.1:8082", `address for the gateway's /metrics ("" to turn off)`)
-	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&logFormat, "log-format", "json", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	keep.addFlag(cmd)
+	f.BoolVar(&accessLog, "access-log", true, "log one line per API call (--access-log=false to turn off)")
 	return cmd
 }

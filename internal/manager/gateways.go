@@ -79,7 +79,7 @@ func (m *Manager) gatewayObject(g store.GatewayService, ds []store.Delivery) map
 	return map[string]any{"type": "gateway_service", "api_version": apiVersion, "id": g.ID, "name": g.Name,
 		"title": g.Title, "summary": g.Summary, "endpoint": g.EndpointURL, "api_endpoint_base": g.APIEndpointBase,
 		"catalog_default": g.CatalogDefault, "client_certificate": string(g.ClientCertPEM), "ca_bundle": string(g.CABundlePEM),
-		"push_status": pushStatus(ds), "created_at": g.CreatedAt, "updated_at": g.UpdatedAt, "url": m.gatewayURL(g)}
+		"push_status": summarize(ds).object(), "created_at": g.CreatedAt, "updated_at": g.UpdatedAt, "url": m.gatewayURL(g)}
 }
 
 // deliveriesOf returns the deliveries of one gateway service (all when
@@ -120,31 +120,40 @@ func deliveryObject(d store.Delivery) map[string]any {
 		"last_attempt": timeOrNil(d.LastAttemptAt), "last_push": timeOrNil(d.LastSuccessAt)}
 }
 
-// pushStatus sums a gateway service's deliveries: error when the gateway
-// refused a catalog, else outstanding when any change is waiting.
-func pushStatus(ds []store.Delivery) map[string]any {
-	var outstanding int64
-	var lastPush time.Time
-	lastError, state := "", StateUpToDate
-	catalogs := make([]map[string]any, 0, len(ds))
+// pushSummary sums a gateway service's deliveries: error when the
+// gateway refused a catalog, else outstanding when any change is waiting.
+type pushSummary struct {
+	State       string
+	Outstanding int64
+	LastError   string // the first outstanding catalog's, named
+	LastPush    time.Time
+	Catalogs    []map[string]any
+}
+
+func summarize(ds []store.Delivery) pushSummary {
+	p := pushSummary{State: StateUpToDate, Catalogs: make([]map[string]any, 0, len(ds))}
 	for _, d := range ds {
-		outstanding += d.Outstanding()
-		if d.LastSuccessAt.After(lastPush) {
-			lastPush = d.LastSuccessAt
+		p.Outstanding += d.Outstanding()
+		if d.LastSuccessAt.After(p.LastPush) {
+			p.LastPush = d.LastSuccessAt
 		}
 		switch s := deliveryState(d); {
 		case s == StateError:
-			state = StateError
-		case s == StateOutstanding && state == StateUpToDate:
-			state = StateOutstanding
+			p.State = StateError
+		case s == StateOutstanding && p.State == StateUpToDate:
+			p.State = StateOutstanding
 		}
-		if d.Outstanding() > 0 && d.LastError != "" && lastError == "" {
-			lastError = d.OrgName + "/" + d.CatalogName + ": " + d.LastError
+		if d.Outstanding() > 0 && d.LastError != "" && p.LastError == "" {
+			p.LastError = d.OrgName + "/" + d.CatalogName + ": " + d.LastError
 		}
-		catalogs = append(catalogs, deliveryObject(d))
+		p.Catalogs = append(p.Catalogs, deliveryObject(d))
 	}
-	return map[string]any{"state": state, "outstanding_changes": outstanding, "last_error": lastError,
-		"last_push": timeOrNil(lastPush), "catalogs": catalogs}
+	return p
+}
+
+func (p pushSummary) object() map[string]any {
+	return map[string]any{"state": p.State, "outstanding_changes": p.Outstanding, "last_error": p.LastError,
+		"last_push": timeOrNil(p.LastPush), "catalogs": p.Catalogs}
 }
 
 func timeOrNil(t time.Time) any {
@@ -437,4 +446,34 @@ func addToAllCatalogs(ctx context.Context, tx store.Tx, gatewayID string) error 
 		}
 	}
 	return nil
+}
+
+// GatewayPush sums what one gateway service is owed.
+type GatewayPush struct {
+	Gateway     string
+	Outstanding int64     // catalog changes not yet delivered
+	LastPush    time.Time // last successful delivery; zero before the first
+	State       string    // StateUpToDate, StateOutstanding or StateError
+}
+
+// PushStatus reports every gateway service, those with no catalogs too.
+func (m *Manager) PushStatus(ctx context.Context) ([]GatewayPush, error) {
+	admin, err := m.st.GetProviderOrgByName(ctx, AdminOrg)
+	if err != nil {
+		return nil, err
+	}
+	gs, err := m.st.ListGatewayServices(ctx, admin.ID, store.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	ds, err := m.st.ListDeliveries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]GatewayPush, 0, len(gs.Items))
+	for _, g := range gs.Items {
+		p := summarize(filterDeliveries(ds, g.ID))
+		out = append(out, GatewayPush{Gateway: g.Name, Outstanding: p.Outstanding, LastPush: p.LastPush, State: p.State})
+	}
+	return out, nil
 }

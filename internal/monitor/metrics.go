@@ -1,10 +1,12 @@
 // Package monitor exposes the gateway's Prometheus metrics and its admin
-// endpoints (/metrics, /healthz, /readyz).
+// endpoints (/metrics, /healthz, /readyz), the manager's metrics, and the
+// logs: ECS JSON lines, the redaction guard and the access log.
 //
 // Names follow Prometheus conventions (base units, _total counters,
-// _seconds histograms) under the portico_gateway_ prefix. Where IBM's
-// apiconnect-trawler has an equivalent, label values match it: the
-// status_class label takes the "2xx" form trawler uses for API calls.
+// _seconds histograms) under the portico_gateway_ and portico_manager_
+// prefixes. Where IBM's apiconnect-trawler has an equivalent, label values
+// match it: the status_class label takes the "2xx" form trawler uses for
+// API calls.
 package monitor
 
 import (

@@ -122,7 +122,7 @@ func (p *proc) waitLine(t *testing.T, from int, re *regexp.Regexp) (string, int)
 	}
 }
 
-var listening = regexp.MustCompile(`"gateway listening" url=(http://\S+)`)
+var listening = regexp.MustCompile(`"gateway listening"(?: url=|.*"url":")(http://[^"\s]+)`)
 
 // startGateway runs `portico gateway --bundle dir` on a free port.
 func startGateway(t *testing.T, dir string) (*proc, string) {
@@ -176,10 +176,10 @@ func TestReloadWithoutRestart(t *testing.T) {
 	if _, body := get(t, url); !strings.Contains(body, "Hello, world!") {
 		t.Fatalf("before: %s", body)
 	}
-	_, mark := p.waitLine(t, 0, regexp.MustCompile(`configuration loaded.*version=1`))
+	_, mark := p.waitLine(t, 0, regexp.MustCompile(`configuration loaded.*version"?[=:]1\b`))
 
 	edit(t, api, "value: world", "value: Portico")
-	_, mark = p.waitLine(t, mark, regexp.MustCompile(`configuration loaded.*version=2`))
+	_, mark = p.waitLine(t, mark, regexp.MustCompile(`configuration loaded.*version"?[=:]2\b`))
 	if _, body := get(t, url); !strings.Contains(body, "Hello, Portico!") {
 		t.Fatalf("after an edit: %s", body)
 	}
@@ -195,13 +195,13 @@ func TestReloadWithoutRestart(t *testing.T) {
 	}
 
 	edit(t, api, "      - operation-switch: [", "      - operation-switch:")
-	_, mark = p.waitLine(t, mark, regexp.MustCompile(`configuration loaded.*version=3`))
+	_, mark = p.waitLine(t, mark, regexp.MustCompile(`configuration loaded.*version"?[=:]3\b`))
 
 	// SIGHUP reloads too.
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	p.waitLine(t, mark, regexp.MustCompile(`configuration loaded.*version=4`))
+	p.waitLine(t, mark, regexp.MustCompile(`configuration loaded.*version"?[=:]4\b`))
 }
 
 func edit(t *testing.T, file, old, repl string) {

@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-var adminListening = regexp.MustCompile(`"admin listening" url=(http://\S+)`)
+var adminListening = regexp.MustCompile(`"admin listening"(?: url=|.*"url":")(http://[^"\s]+)`)
 
 // plansBundle copies examples/plans with a fresh org name, so rate-limit
 // keys in a shared Redis never collide with another run's.

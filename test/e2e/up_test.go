@@ -16,8 +16,8 @@ import (
 )
 
 var (
-	managerListening = regexp.MustCompile(`"manager listening" url=(http://\S+)`)
-	gatewayListening = regexp.MustCompile(`"gateway listening" url=(http://\S+)`)
+	managerListening = regexp.MustCompile(`"manager listening"(?: url=|.*"url":")(http://[^"\s]+)`)
+	gatewayListening = regexp.MustCompile(`"gateway listening"(?: url=|.*"url":")(http://[^"\s]+)`)
 )
 
 const upAPI = `swagger: '2.0'

@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CatalogVersionUnrelatedWrites", testCatalogVersionUnrelated},
 		{"ConcurrentPublish", testConcurrentPublish},
 		{"Analytics", testAnalytics},
+		{"ObjectCounts", testObjectCounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
