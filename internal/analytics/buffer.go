@@ -1,10 +1,17 @@
 package analytics
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Numbered is an event with its place in a Buffer.
@@ -99,3 +106,89 @@ func (b *Buffer) Len() int {
 
 // Dropped is the number of events dropped because the buffer was full.
 func (b *Buffer) Dropped() uint64 { return b.dropped.Load() }
+
+// Save writes the events still held to path as JSON lines (atomically,
+// mode 0600), so that a gateway stopped gracefully hands them to its
+// manager after the restart; no events, no file. Events of a gateway
+// that crashes are lost.
+func (b *Buffer) Save(path string) error {
+	b.mu.Lock()
+	events := make([]*Event, 0, len(b.events))
+	for _, n := range b.events {
+		events = append(events, n.Event)
+	}
+	b.mu.Unlock()
+	if len(events) == 0 {
+		return nil
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for _, e := range events {
+		if err := enc.Encode(savedEvent{e, e.Status, e.Duration, e.BackendDuration}); err != nil {
+			f.Close()
+			os.Remove(tmp)
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// savedEvent keeps the fields the wire form leaves out.
+type savedEvent struct {
+	*Event
+	SavedStatus          int           `json:"portico_status,omitempty"`
+	SavedDuration        time.Duration `json:"portico_duration_ns,omitempty"`
+	SavedBackendDuration time.Duration `json:"portico_backend_duration_ns,omitempty"`
+}
+
+// Restore takes back the events Save wrote to path, in order, and removes
+// the file. A missing file restores nothing. A line that cannot be read
+// is skipped and counted in the error, the rest are restored.
+func (b *Buffer) Restore(path string) (int, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	n, bad := 0, 0
+	for sc.Scan() {
+		s := savedEvent{Event: &Event{}}
+		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+			bad++
+			continue
+		}
+		s.Event.Status, s.Event.Duration, s.Event.BackendDuration = s.SavedStatus, s.SavedDuration, s.SavedBackendDuration
+		b.Observe(s.Event)
+		n++
+	}
+	if err := sc.Err(); err != nil {
+		return n, fmt.Errorf("%s: %w", path, err)
+	}
+	f.Close()
+	if err := os.Remove(path); err != nil {
+		return n, err
+	}
+	if bad > 0 {
+		return n, fmt.Errorf("%s: %d line(s) were not analytics events and were skipped", path, bad)
+	}
+	return n, nil
+}

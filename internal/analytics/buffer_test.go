@@ -1,8 +1,14 @@
 package analytics
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func seqs(b Batch) []uint64 {
@@ -85,4 +91,46 @@ func TestBufferConcurrent(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+func TestBufferSaveRestore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pending.jsonl")
+	b := NewBuffer(10)
+	b.Observe(&Event{TransactionID: "t1", Status: 200, Duration: 3 * time.Millisecond})
+	b.Observe(&Event{TransactionID: "t2", Status: 503})
+	b.Observe(&Event{TransactionID: "t3"})
+	first := b.Since("", 0, 1)
+	b.Since(first.Boot, 1, 0) // the manager stored t1
+	if err := b.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("saved file: %v %v", info, err)
+	}
+
+	next := NewBuffer(10)
+	if n, err := next.Restore(path); n != 2 || err != nil {
+		t.Fatalf("Restore = %d, %v; want 2 events", n, err)
+	}
+	got := next.Since("", 0, 10)
+	if len(got.Events) != 2 || got.Events[0].Event.TransactionID != "t2" || got.Events[0].Event.Status != 503 || got.Events[1].Seq != 2 {
+		t.Fatalf("restored = %+v", got.Events)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the file is still there after Restore: %v", err)
+	}
+	if n, err := next.Restore(path); n != 0 || err != nil {
+		t.Fatalf("Restore of a missing file = %d, %v", n, err)
+	}
+	if err := NewBuffer(10).Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("an empty buffer wrote a file")
+	}
+	os.WriteFile(path, []byte("{\"transaction_id\":\"t9\"}\nnot json\n"), 0o600)
+	if n, err := NewBuffer(10).Restore(path); n != 1 || err == nil || !strings.Contains(err.Error(), "1 line(s)") {
+		t.Fatalf("Restore with a bad line = %d, %v", n, err)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -168,6 +169,7 @@ func runGateway(ctx context.Context, f gatewayFlags, log *slog.Logger, stderr in
 	if f.mgmtListen != "" { // the manager collects the events
 		buffer = analytics.NewBuffer(f.analyticsBuffer)
 		observers = append(observers, buffer)
+		defer keepEvents(buffer, f.dataDir, log)()
 	}
 	gw := gateway.New(gateway.Options{Logger: log, Limiter: limiter, Counter: counter, Observer: observers})
 	onLoad := func(v int64, errs apidef.Problems) { metrics.ConfigLoaded(v, len(errs) == 0) }
@@ -241,6 +243,23 @@ func startManaged(ctx context.Context, f gatewayFlags, gw *gateway.Gateway, reg 
 	}
 	_, err = listenManagement(ctx, f.mgmtListen, tlsCfg, src.Handler(), log)
 	return err
+}
+
+// keepEvents takes back the analytics events a graceful stop left in
+// dataDir and returns the function that leaves them there at the next
+// stop (after the listeners have drained), for the manager to collect.
+func keepEvents(buffer *analytics.Buffer, dataDir string, log *slog.Logger) func() {
+	path := filepath.Join(dataDir, "analytics-pending.jsonl")
+	if n, err := buffer.Restore(path); err != nil {
+		log.Warn("analytics events of the last run not all restored", "error", err, "restored", n)
+	} else if n > 0 {
+		log.Info("analytics events of the last run restored for the manager", "events", n)
+	}
+	return func() {
+		if err := buffer.Save(path); err != nil {
+			log.Error("analytics events not collected by the manager are lost", "events", buffer.Len(), "error", err)
+		}
+	}
 }
 
 // listenManagement serves h with mutual TLS on addr until ctx ends and

@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -46,8 +47,15 @@ The manager's listener also serves GET /metrics (Prometheus, no token).`,
 			}
 			defer st.Close()
 			metrics := monitor.NewGatewayMetrics()
+			observers, flushAccessLog, err := addAccessLog(ctx, accessLog, cmd.ErrOrStderr(), logFormat, metrics, analytics.Observers{metrics})
+			if err != nil {
+				return err
+			}
+			defer flushAccessLog()
 			buffer := analytics.NewBuffer(0)
-			gw := gateway.New(gateway.Options{Logger: log, Observer: analytics.Observers{metrics, buffer}})
+			observers = append(observers, buffer)
+			defer keepEvents(buffer, filepath.Join(home, "gateway-data"), log)()
+			gw := gateway.New(gateway.Options{Logger: log.With(monitor.Dataset(monitor.DatasetGateway)), Observer: observers})
 			onLoad := func(v int64, errs apidef.Problems) { metrics.ConfigLoaded(v, len(errs) == 0) }
 			if err := embeddedGateway(ctx, home, "http://"+gatewayListen, gw, buffer, onLoad, m, log); err != nil {
 				return err
