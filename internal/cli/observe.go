@@ -58,11 +58,25 @@ func newManagerMetrics(st store.Store, push monitor.PushStatusSource, log *slog.
 // objectCounts gives monitor the store's counts.
 type objectCounts struct{ c store.ObjectCounter }
 
+// The admin org is not a provider org: it is left out of provider_orgs and
+// of the per-org counts, but for gateway services, which live there.
 func (o objectCounts) CountObjects(ctx context.Context) ([]monitor.ObjectCount, error) {
 	counts, err := o.c.CountObjects(ctx)
-	out := make([]monitor.ObjectCount, len(counts))
-	for i, c := range counts {
-		out[i] = monitor.ObjectCount(c)
+	out := make([]monitor.ObjectCount, 0, len(counts))
+	admin := false
+	for _, c := range counts {
+		if c.Org == manager.AdminOrg {
+			admin = true
+			if c.Type != "gateway_services" {
+				continue
+			}
+		}
+		out = append(out, monitor.ObjectCount(c))
+	}
+	for i := range out {
+		if out[i].Type == "provider_orgs" && admin {
+			out[i].Count--
+		}
 	}
 	return out, err
 }

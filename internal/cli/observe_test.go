@@ -2,17 +2,20 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log"
 	"log/slog"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/portico-api/portico/internal/analytics"
 	"github.com/portico-api/portico/internal/monitor"
+	"github.com/portico-api/portico/internal/store"
 )
 
 // TestNewLoggerTakesOverStdLog checks that a line the log package writes
@@ -80,5 +83,30 @@ func TestAddAccessLog(t *testing.T) {
 		if c.on && len(obs) != 2 || !c.on && len(obs) != 1 {
 			t.Errorf("%s on=%v: %d observers", c.format, c.on, len(obs))
 		}
+	}
+}
+
+// fixedCounts is a store.ObjectCounter with set answers.
+type fixedCounts []store.ObjectCount
+
+func (f fixedCounts) CountObjects(context.Context) ([]store.ObjectCount, error) { return f, nil }
+
+func TestObjectCountsLeaveOutTheAdminOrg(t *testing.T) {
+	got, err := objectCounts{fixedCounts{
+		{Type: "provider_orgs", Count: 3},
+		{Type: "catalogs", Org: "acme", Count: 2},
+		{Type: "catalogs", Org: "admin", Count: 0},
+		{Type: "gateway_services", Org: "admin", Count: 2},
+	}}.CountObjects(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []monitor.ObjectCount{
+		{Type: "provider_orgs", Count: 2},
+		{Type: "catalogs", Org: "acme", Count: 2},
+		{Type: "gateway_services", Org: "admin", Count: 2},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("counts = %+v, want %+v", got, want)
 	}
 }
