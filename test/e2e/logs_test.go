@@ -1,13 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"mime/multipart"
-	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,20 +14,12 @@ import (
 // X-Global-Transaction-ID the gateway answered with.
 func callTx(t *testing.T, url string, headers map[string]string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	tx := resp.Header.Get("X-Global-Transaction-ID")
+	code, _, h := getFull(t, url, headers)
+	tx := h.Get("X-Global-Transaction-ID")
 	if tx == "" {
 		t.Fatalf("GET %s: no X-Global-Transaction-ID", url)
 	}
-	return resp.StatusCode, tx
+	return code, tx
 }
 
 var ecsVersion = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
@@ -41,52 +29,10 @@ var ecsVersion = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
 // it wrote: each is an ECS object, each API call has its access line with
 // the transaction id the caller saw, and no credential appears anywhere.
 func TestLogsAreECSAndHoldNoSecret(t *testing.T) {
-	home := t.TempDir()
-	p := start(t, "up", "--home", home, "--manager-listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--admin-listen", "")
-	line, _ := p.waitLine(t, 0, managerListening)
-	mgr := managerListening.FindStringSubmatch(line)[1]
-	line, _ = p.waitLine(t, 0, gatewayListening)
-	gw := gatewayListening.FindStringSubmatch(line)[1]
-
-	key, err := os.ReadFile(filepath.Join(home, "admin.apikey"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	apiKey := strings.TrimSpace(string(key))
-	body, _ := json.Marshal(map[string]string{"grant_type": "api_key", "api_key": apiKey})
-	code, out := rest(t, "POST", mgr+"/api/token", "", "application/json", body)
-	if code != 200 {
-		t.Fatalf("token: %d %v", code, out)
-	}
-	tok := out["access_token"].(string)
-	mustREST := func(method, path, ct string, body []byte, want int) map[string]any {
-		t.Helper()
-		code, out := rest(t, method, mgr+path, tok, ct, body)
-		if code != want {
-			t.Fatalf("%s %s: %d %v", method, path, code, out)
-		}
-		return out
-	}
-	mustREST("POST", "/api/orgs", "application/json", []byte(`{"name":"acme"}`), 201)
-	api, _ := os.ReadFile("../../examples/plans/weather_1.0.0.yaml")
-	product, _ := os.ReadFile("../../examples/plans/weather-product_1.0.0.yaml")
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	pw, _ := mw.CreateFormFile("product", "weather-product_1.0.0.yaml")
-	pw.Write(product)
-	aw, _ := mw.CreateFormFile("openapi", "weather_1.0.0.yaml")
-	aw.Write(api)
-	mw.Close()
-	mustREST("POST", "/api/catalogs/acme/sandbox/publish", mw.FormDataContentType(), buf.Bytes(), 201)
-	mustREST("POST", "/api/catalogs/acme/sandbox/consumer-orgs", "application/json", []byte(`{"name":"partners"}`), 201)
-	app := mustREST("POST", "/api/consumer-orgs/acme/sandbox/partners/apps", "application/json", []byte(`{"name":"mobile"}`), 201)
-	id, _ := app["client_id"].(string)
-	secret, _ := app["client_secret"].(string)
-	if id == "" || secret == "" {
-		t.Fatalf("the new app's credentials: %v", app)
-	}
-	mustREST("POST", "/api/apps/acme/sandbox/partners/mobile/subscriptions", "application/json",
-		[]byte(`{"product":"weather-product:1.0.0","plan":"gold"}`), 201)
+	u := startUp(t)
+	p, mgr, gw, apiKey, tok := u.proc, u.mgr, u.gw, u.apiKey, u.token
+	u.must("POST", "/api/orgs", "application/json", []byte(`{"name":"acme"}`), 201)
+	id, secret := u.weatherApp()
 
 	// The calls: right credentials, a wrong secret, and credentials in a
 	// query string (to an operation that needs none).

@@ -94,30 +94,15 @@ func waitStatus(t *testing.T, url string, want int) time.Duration {
 }
 
 func TestUpPublishServeRetire(t *testing.T) {
-	home := t.TempDir()
-	p := start(t, "up", "--home", home, "--manager-listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--admin-listen", "")
-	line, _ := p.waitLine(t, 0, managerListening)
-	mgr := managerListening.FindStringSubmatch(line)[1]
-	line, _ = p.waitLine(t, 0, gatewayListening)
-	gw := gatewayListening.FindStringSubmatch(line)[1]
-
-	key, err := os.ReadFile(filepath.Join(home, "admin.apikey"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := json.Marshal(map[string]string{"grant_type": "api_key", "api_key": strings.TrimSpace(string(key))})
-	code, out := rest(t, "POST", mgr+"/api/token", "", "application/json", body)
-	if code != 200 {
-		t.Fatalf("token: %d %v", code, out)
-	}
-	tok := out["access_token"].(string)
+	u := startUp(t)
+	mgr, gw, tok := u.mgr, u.gw, u.token
 	if code, out := rest(t, "POST", mgr+"/api/orgs", tok, "application/json", []byte(`{"name":"acme"}`)); code != 201 {
 		t.Fatalf("create org: %d %v", code, out)
 	}
 
 	// A bad API is refused with file:line, and nothing is stored.
 	ct, form := publishForm(t, upProduct, strings.Replace(upAPI, "set-variable:", "teleport:", 1))
-	code, out = rest(t, "POST", mgr+"/api/catalogs/acme/sandbox/publish", tok, ct, form)
+	code, out := rest(t, "POST", mgr+"/api/catalogs/acme/sandbox/publish", tok, ct, form)
 	if code != 400 || !strings.Contains(strings.Join(toStrings(out["message"]), "\n"), `hello_1.0.0.yaml:8:9`) {
 		t.Fatalf("bad publish: %d %v", code, out)
 	}
@@ -226,24 +211,8 @@ func codeBlockAfter(t *testing.T, text, heading string) string {
 // real API Connect file, publish a product with plans, consumer org, app,
 // subscription, calls through the gateway, then deprecate and retire.
 func TestUpConsumerFlow(t *testing.T) {
-	home := t.TempDir()
-	p := start(t, "up", "--home", home, "--manager-listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--admin-listen", "")
-	line, _ := p.waitLine(t, 0, managerListening)
-	mgr := managerListening.FindStringSubmatch(line)[1]
-	line, _ = p.waitLine(t, 0, gatewayListening)
-	gw := gatewayListening.FindStringSubmatch(line)[1]
-	key, _ := os.ReadFile(filepath.Join(home, "admin.apikey"))
-	body, _ := json.Marshal(map[string]string{"grant_type": "api_key", "api_key": strings.TrimSpace(string(key))})
-	_, out := rest(t, "POST", mgr+"/api/token", "", "application/json", body)
-	tok := out["access_token"].(string)
-	mustREST := func(method, path, ct string, body []byte, want int) map[string]any {
-		t.Helper()
-		code, out := rest(t, method, mgr+path, tok, ct, body)
-		if code != want {
-			t.Fatalf("%s %s: %d %v", method, path, code, out)
-		}
-		return out
-	}
+	u := startUp(t)
+	gw, mustREST := u.gw, u.must
 	mustREST("POST", "/api/orgs", "application/json", []byte(`{"name":"acme"}`), 201)
 
 	// A draft from a real API Connect file, uploaded as it is.
@@ -253,27 +222,7 @@ func TestUpConsumerFlow(t *testing.T) {
 			t.Errorf("draft: %v", d)
 		}
 	}
-
-	api, _ := os.ReadFile("../../examples/plans/weather_1.0.0.yaml")
-	product, _ := os.ReadFile("../../examples/plans/weather-product_1.0.0.yaml")
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	pw, _ := mw.CreateFormFile("product", "weather-product_1.0.0.yaml")
-	pw.Write(product)
-	aw, _ := mw.CreateFormFile("openapi", "weather_1.0.0.yaml")
-	aw.Write(api)
-	mw.Close()
-	mustREST("POST", "/api/catalogs/acme/sandbox/publish", mw.FormDataContentType(), buf.Bytes(), 201)
-
-	mustREST("POST", "/api/catalogs/acme/sandbox/consumer-orgs", "application/json", []byte(`{"name":"partners"}`), 201)
-	app := mustREST("POST", "/api/consumer-orgs/acme/sandbox/partners/apps", "application/json", []byte(`{"name":"mobile"}`), 201)
-	id, _ := app["client_id"].(string)
-	secret, _ := app["client_secret"].(string)
-	if id == "" || secret == "" {
-		t.Fatalf("the new app's credentials: %v", app)
-	}
-	mustREST("POST", "/api/apps/acme/sandbox/partners/mobile/subscriptions", "application/json",
-		[]byte(`{"product":"weather-product:1.0.0","plan":"gold"}`), 201)
+	id, secret := u.weatherApp()
 
 	url := gw + "/acme/sandbox/weather/current"
 	creds := map[string]string{"X-IBM-Client-Id": id, "X-IBM-Client-Secret": secret}
@@ -309,6 +258,14 @@ func waitCall(t *testing.T, url string, headers map[string]string, want int) {
 
 func getWith(t *testing.T, url string, headers map[string]string) (int, string) {
 	t.Helper()
+	code, body, _ := getFull(t, url, headers)
+	return code, body
+}
+
+// getFull makes a GET with headers and returns the status, body and
+// response headers.
+func getFull(t *testing.T, url string, headers map[string]string) (int, string, http.Header) {
+	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	for k, v := range headers {
 		req.Header.Set(k, v)
@@ -319,5 +276,5 @@ func getWith(t *testing.T, url string, headers map[string]string) (int, string) 
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(data)
+	return resp.StatusCode, string(data), resp.Header
 }
