@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 
@@ -32,46 +33,31 @@ func (m *Manager) delivery(r *http.Request, c store.Catalog, g store.GatewayServ
 	if err != nil {
 		return nil, err
 	}
-	for i := range ds {
-		if ds[i].CatalogID == c.ID {
-			return &ds[i], nil
-		}
-	}
-	return nil, nil
+	return catalogDelivery(ds, c.ID), nil
 }
 
 func (m *Manager) listConfigured(w http.ResponseWriter, r *http.Request) {
-	opts, err := listOptions(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
 	o, c, err := m.catalogIn(r.Context(), r.PathValue("org"), r.PathValue("catalog"))
 	if err != nil {
 		m.storeError(w, err)
 		return
 	}
-	page, err := m.st.ListCatalogGateways(r.Context(), c.ID, opts)
-	if err != nil {
-		m.storeError(w, err)
-		return
+	list := func(ctx context.Context, opts store.ListOptions) (store.Page[store.GatewayService], error) {
+		return m.st.ListCatalogGateways(ctx, c.ID, opts)
 	}
-	ds, err := m.deliveriesOf(r.Context(), "")
-	if err != nil {
-		m.storeError(w, err)
-		return
-	}
-	out := make([]map[string]any, 0, len(page.Items))
-	for _, g := range page.Items {
-		var d *store.Delivery
-		for i := range ds {
-			if ds[i].GatewayServiceID == g.ID && ds[i].CatalogID == c.ID {
-				d = &ds[i]
-			}
+	m.writeGateways(w, r, list, func(g store.GatewayService, ds []store.Delivery) map[string]any {
+		return m.configuredObject(o, c, g, catalogDelivery(ds, c.ID))
+	})
+}
+
+// catalogDelivery picks the delivery of one catalog, or nil.
+func catalogDelivery(ds []store.Delivery, catalogID string) *store.Delivery {
+	for i := range ds {
+		if ds[i].CatalogID == catalogID {
+			return &ds[i]
 		}
-		out = append(out, m.configuredObject(o, c, g, d))
 	}
-	writeJSON(w, http.StatusOK, collection(out, page.Total))
+	return nil
 }
 
 func (m *Manager) configureGateway(w http.ResponseWriter, r *http.Request) {

@@ -164,17 +164,30 @@ func timeOrNil(t time.Time) any {
 }
 
 func (m *Manager) listGateways(w http.ResponseWriter, r *http.Request) {
-	opts, err := listOptions(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
 	o, err := m.adminOrg(r.Context())
 	if err != nil {
 		m.storeError(w, err)
 		return
 	}
-	page, err := m.st.ListGatewayServices(r.Context(), o.ID, opts)
+	list := func(ctx context.Context, opts store.ListOptions) (store.Page[store.GatewayService], error) {
+		return m.st.ListGatewayServices(ctx, o.ID, opts)
+	}
+	m.writeGateways(w, r, list, func(g store.GatewayService, ds []store.Delivery) map[string]any {
+		return m.gatewayObject(g, ds)
+	})
+}
+
+// writeGateways answers a page of gateway services, each rendered with
+// its deliveries.
+func (m *Manager) writeGateways(w http.ResponseWriter, r *http.Request,
+	list func(context.Context, store.ListOptions) (store.Page[store.GatewayService], error),
+	render func(store.GatewayService, []store.Delivery) map[string]any) {
+	opts, err := listOptions(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	page, err := list(r.Context(), opts)
 	if err != nil {
 		m.storeError(w, err)
 		return
@@ -186,7 +199,7 @@ func (m *Manager) listGateways(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]map[string]any, 0, len(page.Items))
 	for _, g := range page.Items {
-		out = append(out, m.gatewayObject(g, filterDeliveries(ds, g.ID)))
+		out = append(out, render(g, filterDeliveries(ds, g.ID)))
 	}
 	writeJSON(w, http.StatusOK, collection(out, page.Total))
 }
