@@ -122,6 +122,7 @@ func (m *Manager) Handler() http.Handler {
 	m.productRoutes(mux)
 	m.userRoutes(mux)
 	m.lifecycleRoutes(mux)
+	m.cliLoginRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such resource: "+r.Method+" "+r.URL.Path)
 	})
