@@ -74,17 +74,18 @@ browser and paste the one-time key it shows. A value of "-" for --apikey or
 			switch {
 			case sso:
 				fmt.Fprintf(cmd.ErrOrStderr(), "Open this address in a browser, sign in, and paste the one-time key it shows:\n\n  %s/auth/cli\n\nOne-time key: ", base)
-				if req.APIKey, err = readLine(in, "the one-time key"); err != nil {
+				if req.APIKey, err = readLine(in, "one-time key"); err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr())
 					return err
 				}
 			case apiKey == "-":
-				if req.APIKey, err = readLine(in, "--apikey -"); err != nil {
+				if req.APIKey, err = readLine(in, "API key (--apikey -)"); err != nil {
 					return err
 				}
 			case username != "":
 				req = client.TokenRequest{GrantType: "password", Username: username, Password: password, Realm: realm}
 				if password == "-" {
-					if req.Password, err = readLine(in, "--password -"); err != nil {
+					if req.Password, err = readLine(in, "password (--password -)"); err != nil {
 						return err
 					}
 				}
@@ -125,7 +126,7 @@ func readLine(r *bufio.Reader, what string) (string, error) {
 	}
 	line = strings.TrimSpace(line)
 	if line == "" {
-		return "", fmt.Errorf("no %s on standard input", what)
+		return "", fmt.Errorf("no %s was given on standard input", what)
 	}
 	return line, nil
 }
