@@ -198,3 +198,54 @@ func TestCLIPublishFlow(t *testing.T) {
 		t.Fatalf("after logout: %d %s", code, errs)
 	}
 }
+
+// docs/cli.md's shell pipeline recipe and its apic-style token file lines,
+// run with bash against a real portico up.
+func TestCLIDocsPipelineRecipe(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed; the recipe uses it", tool)
+		}
+	}
+	doc, err := os.ReadFile("../../docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recipe := codeBlockAfter(t, string(doc), "The same as shell steps")
+	tokenFile := codeBlockAfter(t, string(doc), "Scripts written for apic")
+	mgr, _, key := cliUp(t)
+	work, home := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(work, "products"), 0o755)
+	copyDir(t, "../../examples/quickstart", filepath.Join(work, "products"))
+	env := cliEnv(home, "PATH="+filepath.Dir(binary)+string(os.PathListSeparator)+os.Getenv("PATH"), "PORTICO_API_KEY="+key)
+	body, _ := json.Marshal(map[string]string{"grant_type": "api_key", "api_key": key})
+	_, tok := rest(t, "POST", mgr+"/api/token", "", "application/json", body)
+	admin := tok["access_token"].(string)
+	rest(t, "POST", mgr+"/api/orgs", admin, "application/json", []byte(`{"name":"acme"}`))
+	if code, out := rest(t, "POST", mgr+"/api/orgs/acme/catalogs", admin, "application/json", []byte(`{"name":"production"}`)); code != 201 {
+		t.Fatalf("catalog: %d %v", code, out)
+	}
+
+	bash := func(script string, extra ...string) string {
+		t.Helper()
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.ReplaceAll(script, "https://manager.example.com", mgr))
+		cmd.Dir, cmd.Env = work, append(env, extra...)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%v\n%s%s\n--- script:\n%s", err, stdout.String(), stderr.String(), script)
+		}
+		return stdout.String()
+	}
+	if out := bash(recipe); !regexp.MustCompile(`(?m)^hello-product:1.0.0\s+\[state: published\]`).MatchString(out) {
+		t.Fatalf("the recipe's products:list:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".portico", "token")); !os.IsNotExist(err) {
+		t.Fatalf("the recipe needs no token file, yet one was made: %v", err)
+	}
+
+	out := bash(tokenFile, "PORTICO_SERVER="+mgr, "TOKEN="+admin)
+	if !regexp.MustCompile(`^acme\s+\[state: enabled\]\s+\S+/api/orgs/\S+\n$`).MatchString(out) {
+		t.Fatalf("orgs --my from the hand-written file: %q", out)
+	}
+}
