@@ -15,9 +15,10 @@ import (
 
 func newCertsCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "certs",
-		Short: "Make certificates for mutual TLS between the manager and remote gateways",
-		Args:  cobra.NoArgs,
+		Use:     "certs",
+		Short:   "Make certificates for mutual TLS between the manager and remote gateways",
+		Example: "  portico certs init certs/ --gateway-host gw1.internal",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return usageError{errors.New("name a subcommand: init")}
 		},

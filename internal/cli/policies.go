@@ -12,7 +12,9 @@ func newPoliciesCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "policies",
 		Short: "List the assembly policies this build supports",
-		Args:  cobra.NoArgs,
+		Example: `  portico policies
+  portico policies | grep -x invoke`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, n := range policy.Builtins().Names() {
 				fmt.Fprintln(cmd.OutOrStdout(), n)

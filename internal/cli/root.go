@@ -59,6 +59,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newUpCmd(), newGatewayCmd(), newManagerCmd(), newValidateCmd(), newPoliciesCmd(), newHashSecretCmd(), newCertsCmd(), newVersionCmd())
+	root.AddCommand(verbCommands()...)
 	return root
 }
 
@@ -101,9 +102,10 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print the version",
+		Example: "  portico version",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(cmd.OutOrStdout(), "portico %s\n", Version)
 			return nil

@@ -26,6 +26,9 @@ type Client struct {
 
 	mu    sync.RWMutex
 	token string
+
+	refresh   RefreshFunc // nil: a refused token is an error at once
+	refreshMu sync.Mutex  // one refresh at a time
 }
 
 // Option configures a Client.
@@ -154,6 +157,25 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 }
 
 func (c *Client) doHeader(ctx context.Context, r request, out any) (http.Header, error) {
+	sent := c.CurrentToken()
+	if r.noAuth {
+		sent = ""
+	}
+	hdr, err := c.attempt(ctx, r, sent, out)
+	// A 401 with a bearer challenge is the token refused (expired or
+	// revoked); with a refresher the call is made once more.
+	if c.refresh == nil || sent == "" || StatusOf(err) != http.StatusUnauthorized || hdr.Get("WWW-Authenticate") == "" {
+		return hdr, err
+	}
+	tok, rerr := c.refreshFrom(ctx, sent)
+	if rerr != nil {
+		return hdr, err
+	}
+	return c.attempt(ctx, r, tok, out)
+}
+
+// attempt sends the request once with the bearer token tok ("" for none).
+func (c *Client) attempt(ctx context.Context, r request, tok string, out any) (http.Header, error) {
 	u := c.base + r.path
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
@@ -174,7 +196,7 @@ func (c *Client) doHeader(ctx context.Context, r request, out any) (http.Header,
 		req.Header.Set("Content-Type", ct)
 	}
 	req.Header.Set("Accept", "application/json")
-	if tok := c.CurrentToken(); tok != "" && !r.noAuth {
+	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	resp, err := c.hc.Do(req)

@@ -20,7 +20,8 @@ type Meta struct {
 }
 
 // TokenRequest is the body of POST /api/token: grant_type "api_key" with
-// APIKey, or "password" with Username and Password.
+// APIKey, "password" with Username and Password, "client_credentials"
+// with ClientID and ClientSecret, or "refresh_token" with RefreshToken.
 type TokenRequest struct {
 	GrantType    string `json:"grant_type"`
 	APIKey       string `json:"api_key,omitempty"`
@@ -29,13 +30,17 @@ type TokenRequest struct {
 	Realm        string `json:"realm,omitempty"`
 	ClientID     string `json:"client_id,omitempty"`
 	ClientSecret string `json:"client_secret,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
-// Token is an access token.
+// Token is an access token. Logins by API key or password, and refreshes,
+// also carry a refresh token, which works once (Refresh rotates it).
 type Token struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int    `json:"expires_in"` // seconds
+	AccessToken      string `json:"access_token"`
+	TokenType        string `json:"token_type"`
+	ExpiresIn        int    `json:"expires_in"` // seconds
+	RefreshToken     string `json:"refresh_token,omitempty"`
+	RefreshExpiresIn int    `json:"refresh_expires_in,omitempty"` // seconds
 }
 
 // User is the caller, as GET /api/me answers.

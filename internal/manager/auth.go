@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -22,9 +23,24 @@ type tokenRequest struct {
 	Realm        string `json:"realm"`
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
+	RefreshToken string `json:"refresh_token"`
 }
 
-// token exchanges an API key or a user's password for an access token.
+// Refresh tokens and one-time CLI keys are kept as store tokens whose ID
+// hashes the secret with a prefix: a refresh token or a one-time key is
+// never a valid bearer token, and an access token never refreshes.
+const (
+	refreshPrefix = "refresh:"
+	oneTimePrefix = "cli-login:"
+	// refreshTTL bounds how long a CLI stays logged in without its user:
+	// each refresh rotates the token and starts a new period.
+	refreshTTL = 30 * 24 * time.Hour
+)
+
+// token exchanges an API key, a user's password, an API key's ID and key
+// (client_credentials) or a refresh token for an access token. Logins by
+// key or password, and refreshes, also get a refresh token; a refresh
+// token works once (it is rotated).
 func (m *Manager) token(w http.ResponseWriter, r *http.Request) {
 	var req tokenRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
@@ -38,12 +54,26 @@ func (m *Manager) token(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, err := newSecret()
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "could not make a token")
+		m.internal(w, err)
 		return
+	}
+	withRefresh := req.GrantType != "client_credentials"
+	var refresh string
+	if withRefresh {
+		if refresh, err = newSecret(); err != nil {
+			m.internal(w, err)
+			return
+		}
 	}
 	now := time.Now()
 	err = m.st.Tx(r.Context(), func(tx store.Tx) error {
-		_, err := tx.CreateToken(r.Context(), store.Token{ID: hashKey(tok), UserID: user.ID, ExpiresAt: now.Add(m.opts.TokenTTL)})
+		if _, err := tx.CreateToken(r.Context(), store.Token{ID: hashKey(tok), UserID: user.ID, ExpiresAt: now.Add(m.opts.TokenTTL)}); err != nil {
+			return err
+		}
+		if !withRefresh {
+			return nil
+		}
+		_, err := tx.CreateToken(r.Context(), store.Token{ID: hashKey(refreshPrefix + refresh), UserID: user.ID, ExpiresAt: now.Add(refreshTTL)})
 		return err
 	})
 	if err != nil {
@@ -51,7 +81,12 @@ func (m *Manager) token(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "could not store the token")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int(m.opts.TokenTTL.Seconds())})
+	out := map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int(m.opts.TokenTTL.Seconds())}
+	if withRefresh {
+		out["refresh_token"], out["refresh_expires_in"] = refresh, int(refreshTTL.Seconds())
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, out)
 }
 
 var errBadLogin = errors.New("invalid credentials: check the API key, or the user name and password")
@@ -59,11 +94,20 @@ var errBadLogin = errors.New("invalid credentials: check the API key, or the use
 func (m *Manager) authenticate(ctx context.Context, req tokenRequest) (store.User, error) {
 	switch req.GrantType {
 	case "api_key":
+		if strings.TrimSpace(req.APIKey) == "" {
+			return store.User{}, errBadLogin
+		}
 		k, err := m.st.GetAPIKeyByHash(ctx, hashKey(req.APIKey))
-		if err != nil || req.APIKey == "" {
+		if errors.Is(err, store.ErrNotFound) {
+			// A one-time key from the CLI sign-in page (clilogin.go).
+			return m.redeem(ctx, oneTimePrefix, req.APIKey)
+		}
+		if err != nil {
 			return store.User{}, errBadLogin
 		}
 		return m.st.GetUser(ctx, k.UserID)
+	case "refresh_token":
+		return m.redeem(ctx, refreshPrefix, req.RefreshToken)
 	case "password":
 		u, err := m.st.GetUserByName(ctx, req.Username)
 		if err != nil || u.PasswordHash == "" {
@@ -84,7 +128,33 @@ func (m *Manager) authenticate(ctx context.Context, req tokenRequest) (store.Use
 		}
 		return m.st.GetUser(ctx, k.UserID)
 	}
-	return store.User{}, errors.New(`grant_type must be "api_key", "password" or "client_credentials"`)
+	return store.User{}, errors.New(`grant_type must be "api_key", "password", "client_credentials" or "refresh_token"`)
+}
+
+// redeem uses up a single-use secret kept as a store token under prefix
+// (a refresh token or a one-time CLI key): it must be unexpired and not
+// yet used; it is revoked in the same transaction, and its user returned.
+func (m *Manager) redeem(ctx context.Context, prefix, secret string) (store.User, error) {
+	if strings.TrimSpace(secret) == "" {
+		return store.User{}, errBadLogin
+	}
+	id := hashKey(prefix + strings.TrimSpace(secret))
+	var u store.User
+	err := m.st.Tx(ctx, func(tx store.Tx) error {
+		t, err := tx.GetToken(ctx, id)
+		if err != nil || !t.RevokedAt.IsZero() || time.Now().After(t.ExpiresAt) {
+			return errBadLogin
+		}
+		if err := tx.RevokeToken(ctx, id, time.Now()); err != nil {
+			return err
+		}
+		u, err = tx.GetUser(ctx, t.UserID)
+		return err
+	})
+	if errors.Is(err, errBadLogin) || errors.Is(err, store.ErrNotFound) {
+		return store.User{}, errBadLogin
+	}
+	return u, err
 }
 
 type ctxKey struct{}
@@ -173,10 +243,33 @@ func (m *Manager) bearer(r *http.Request) (caller, bool) {
 	return caller{user: u, tokenID: id}, true
 }
 
-// logout revokes the token the request carries.
+// logout revokes the token the request carries and, when the body names
+// one ({"refresh_token": "…"}), the caller's refresh token too.
 func (m *Manager) logout(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
-	err := m.st.Tx(r.Context(), func(tx store.Tx) error { return tx.RevokeToken(r.Context(), c.tokenID, time.Now()) })
+	var req struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, `the body must be empty or JSON: {"refresh_token": "…"}`)
+		return
+	}
+	err := m.st.Tx(r.Context(), func(tx store.Tx) error {
+		now := time.Now()
+		if err := tx.RevokeToken(r.Context(), c.tokenID, now); err != nil {
+			return err
+		}
+		if req.RefreshToken == "" {
+			return nil
+		}
+		id := hashKey(refreshPrefix + req.RefreshToken)
+		// Another user's refresh token is left alone, silently: the
+		// answer must not tell whether it exists.
+		if t, err := tx.GetToken(r.Context(), id); err == nil && t.UserID == c.user.ID {
+			return tx.RevokeToken(r.Context(), id, now)
+		}
+		return nil
+	})
 	if err != nil {
 		m.internal(w, err)
 		return

@@ -131,6 +131,7 @@ func (m *Manager) Handler() http.Handler {
 	m.lifecycleRoutes(mux)
 	m.gatewayRoutes(mux)
 	m.analyticsRoutes(mux)
+	m.cliLoginRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such resource: "+r.Method+" "+r.URL.Path)
 	})
