@@ -361,10 +361,23 @@ func reloadOnHangup(ctx context.Context, src *gateway.DirSource) {
 
 // serve runs an HTTP server until ctx ends, then drains it.
 func serve(ctx context.Context, name, addr string, h http.Handler, info func(string, ...any)) error {
+	ln, err := listen(name, addr)
+	if err != nil {
+		return err
+	}
+	return serveOn(ctx, name, ln, h, info)
+}
+
+func listen(name, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("%s: listening on %s: %w", name, addr, err)
+		return nil, fmt.Errorf("%s: listening on %s: %w", name, addr, err)
 	}
+	return ln, nil
+}
+
+// serveOn is serve on a listener already open.
+func serveOn(ctx context.Context, name string, ln net.Listener, h http.Handler, info func(string, ...any)) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	info(name+" listening", "url", "http://"+ln.Addr().String())
 	errc := make(chan error, 1)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -24,7 +25,7 @@ import (
 )
 
 func newManagerCmd() *cobra.Command {
-	var home, listen, dsn, logFormat, logLevel string
+	var home, addr, dsn, logFormat, logLevel string
 	var pushMaxBackoff time.Duration
 	var keep retention
 	cmd := &cobra.Command{
@@ -58,17 +59,22 @@ manager collects their analytics events the same way.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			st, m, err := openManager(ctx, home, dsn, listen, log)
+			ln, err := listen("manager", addr)
+			if err != nil {
+				return err
+			}
+			defer ln.Close()
+			st, m, err := openManager(ctx, home, dsn, baseURL(addr, ln.Addr()), log)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			return serve(ctx, "manager", listen, controlPlane(ctx, st, m, keep, pushMaxBackoff, log), log.Info)
+			return serveOn(ctx, "manager", ln, controlPlane(ctx, st, m, keep, pushMaxBackoff, log), log.Info)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&home, "home", "", "folder for the database and keys (default $PORTICO_HOME or .portico)")
-	f.StringVar(&listen, "listen", "127.0.0.1:9090", "address of the REST API")
+	f.StringVar(&addr, "listen", "127.0.0.1:9090", "address of the REST API")
 	f.DurationVar(&pushMaxBackoff, "push-max-backoff", 10*time.Second, "longest wait before pushing again to a gateway that failed")
 	f.StringVar(&dsn, "db", "", "database: sqlite:PATH or postgres://… (default sqlite in the home folder)")
 	f.StringVar(&logFormat, "log-format", "json", "log format: text or json")
@@ -79,7 +85,7 @@ manager collects their analytics events the same way.`,
 
 // openManager opens the store (SQLite in home unless dsn says otherwise)
 // and makes sure the admin user exists.
-func openManager(ctx context.Context, home, dsn, listen string, log *slog.Logger) (store.Store, *manager.Manager, error) {
+func openManager(ctx context.Context, home, dsn, base string, log *slog.Logger) (store.Store, *manager.Manager, error) {
 	if home == "" {
 		home = defaultHome()
 	}
@@ -98,7 +104,7 @@ func openManager(ctx context.Context, home, dsn, listen string, log *slog.Logger
 		return nil, nil, fmt.Errorf("opening the database: %w", err)
 	}
 	log = log.With(monitor.Dataset(monitor.DatasetManager))
-	m := manager.New(st, manager.Options{BaseURL: "http://" + listen, Logger: log})
+	m := manager.New(st, manager.Options{BaseURL: base, Logger: log})
 	keyFile, err := m.Bootstrap(ctx, home)
 	if err != nil {
 		st.Close()
@@ -166,4 +172,16 @@ func controlPlane(ctx context.Context, st store.Store, m *manager.Manager, keep 
 	go (&manager.Collector{Store: st, Events: st, Log: log, OnStored: mm.AddAnalyticsEvents}).Run(ctx)
 	go keep.run(ctx, m)
 	return monitor.ManagerHandler(mm, m.Handler())
+}
+
+// baseURL is how clients reach a manager listening at addr (the flag)
+// on bound: the flag's host, or localhost when it names every interface,
+// and the port really bound (the flag may say 0).
+func baseURL(addr string, bound net.Addr) string {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	_, port, _ := net.SplitHostPort(bound.String())
+	return "http://" + net.JoinHostPort(host, port)
 }

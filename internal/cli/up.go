@@ -41,7 +41,12 @@ The manager's listener also serves GET /metrics (Prometheus, no token).`,
 			if home == "" {
 				home = defaultHome()
 			}
-			st, m, err := openManager(ctx, home, "", managerListen, log)
+			mln, err := listen("manager", managerListen)
+			if err != nil {
+				return err
+			}
+			defer mln.Close()
+			st, m, err := openManager(ctx, home, "", baseURL(managerListen, mln.Addr()), log)
 			if err != nil {
 				return err
 			}
@@ -57,12 +62,17 @@ The manager's listener also serves GET /metrics (Prometheus, no token).`,
 			defer keepEvents(buffer, filepath.Join(home, "gateway-data"), log)()
 			gw := gateway.New(gateway.Options{Logger: log.With(monitor.Dataset(monitor.DatasetGateway)), Observer: observers})
 			onLoad := func(v int64, errs apidef.Problems) { metrics.ConfigLoaded(v, len(errs) == 0) }
-			if err := embeddedGateway(ctx, home, "http://"+gatewayListen, gw, buffer, onLoad, m, log); err != nil {
+			gln, err := listen("gateway", gatewayListen)
+			if err != nil {
+				return err
+			}
+			defer gln.Close()
+			if err := embeddedGateway(ctx, home, baseURL(gatewayListen, gln.Addr()), gw, buffer, onLoad, m, log); err != nil {
 				return err
 			}
 			api := controlPlane(ctx, st, m, keep, 0, log)
 			go func() {
-				if err := serve(ctx, "manager", managerListen, api, log.Info); err != nil {
+				if err := serveOn(ctx, "manager", mln, api, log.Info); err != nil {
 					log.Error("manager stopped", "error", err)
 					stop()
 				}
@@ -70,7 +80,7 @@ The manager's listener also serves GET /metrics (Prometheus, no token).`,
 			if adminListen != "" {
 				go serve(ctx, "admin", adminListen, monitor.AdminHandler(metrics, func() error { return nil }), log.Info)
 			}
-			return serve(ctx, "gateway", gatewayListen, inFlight(gw, metrics.InFlight()), log.Info)
+			return serveOn(ctx, "gateway", gln, inFlight(gw, metrics.InFlight()), log.Info)
 		},
 	}
 	f := cmd.Flags()

@@ -134,19 +134,22 @@ func (m *managerProc) publish(t *testing.T, product, api string) {
 	}
 }
 
-// register makes g a gateway service of the manager, used by acme/sandbox.
+// register makes g a gateway service of the manager, used by
+// acme/sandbox, with the CLI as an operator would (PORTICO_TOKEN, no file).
 func (m *managerProc) register(t *testing.T, name, certs string, g *remoteGateway) {
 	t.Helper()
-	read := func(f string) string {
-		data, err := os.ReadFile(filepath.Join(certs, f))
-		if err != nil {
-			t.Fatal(err)
+	c := func(f string) string { return filepath.Join(certs, f) }
+	for _, args := range [][]string{
+		{"gateway-services:create", "--name", name, "--endpoint", g.mgmtURL, "--api-endpoint-base", g.url,
+			"--client-cert", c("manager.pem"), "--client-key", c("manager-key.pem"), "--ca-bundle", c("ca.pem")},
+		{"gateway-services:configure", name, "--org", "acme", "--catalog", "sandbox"},
+	} {
+		cmd := exec.Command(binary, append(args, "--server", m.url)...)
+		cmd.Env = append(os.Environ(), "PORTICO_TOKEN="+m.token, "PORTICO_CONFIG_DIR="+t.TempDir())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("portico %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
-		return string(data)
 	}
-	m.must(t, 201, "POST", gatewaysPath, map[string]any{"name": name, "endpoint": g.mgmtURL, "api_endpoint_base": g.url,
-		"client_certificate": read("manager.pem"), "client_key": read("manager-key.pem"), "ca_bundle": read("ca.pem")})
-	m.must(t, 201, "POST", "/api/catalogs/acme/sandbox/configured-gateway-services", map[string]any{"gateway_service_url": name})
 }
 
 // TestRemoteGateways plays issue 6: one manager, two gateway processes,
