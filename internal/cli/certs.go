@@ -81,11 +81,11 @@ Certificates are ECDSA P-256; the CA is valid for 10 years, the others for 2.`,
 			fmt.Fprintf(out, "\ngateway certificate hosts: %s\n", strings.Join(hosts, ", "))
 			fmt.Fprintf(out, "\nOn the gateway:\n  portico gateway --management-listen :9443 --data-dir gateway-data --management-cert %s --management-key %s --management-client-ca %s\n",
 				p("gateway.pem"), p("gateway-key.pem"), p("ca.pem"))
-			fmt.Fprintf(out, "\nOn the manager, register it (as a cloud administrator); the manager keeps the key encrypted:\n")
-			fmt.Fprintf(out, "  jq -n --rawfile cert %s --rawfile key %s --rawfile ca %s \\\n", p("manager.pem"), p("manager-key.pem"), p("ca.pem"))
-			fmt.Fprintf(out, "     '{name: \"gw1\", endpoint: \"https://%s:9443\", api_endpoint_base: \"http://%s:8081\", client_certificate: $cert, client_key: $key, ca_bundle: $ca}' |\n", hosts[0], hosts[0])
-			fmt.Fprintf(out, "  curl -X POST $MANAGER/api/orgs/admin/availability-zones/availability-zone-default/gateway-services \\\n")
-			fmt.Fprintf(out, "       -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d @-\n")
+			fmt.Fprintf(out, "\nOn the manager, as a cloud administrator, register it (the manager keeps the key encrypted) and choose its catalogs:\n")
+			fmt.Fprintf(out, "  portico login --server $MANAGER --apikey \"$(cat .portico/admin.apikey)\"\n")
+			fmt.Fprintf(out, "  portico gateway-services:create --name gw1 --endpoint https://%s:9443 --api-endpoint-base http://%s:8081 \\\n", hosts[0], hosts[0])
+			fmt.Fprintf(out, "      --client-cert %s --client-key %s --ca-bundle %s\n", p("manager.pem"), p("manager-key.pem"), p("ca.pem"))
+			fmt.Fprintf(out, "  portico gateway-services:configure gw1 --org acme --catalog sandbox\n")
 			fmt.Fprintf(out, "See docs/remote-gateways.md.\n")
 			return nil
 		},
