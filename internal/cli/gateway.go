@@ -38,6 +38,7 @@ type gatewayFlags struct {
 	// A managed gateway: the catalogs a manager pushes over mutual TLS.
 	mgmtListen, mgmtCert, mgmtKey, mgmtClientCA string
 	dataDir                                     string
+	graphite                                    *graphiteFlags
 }
 
 // check reports a usage error in the choice of source: a gateway is either
@@ -123,11 +124,15 @@ Analytics events go to --analytics-file (JSON lines) and/or --analytics-url
 	fl.StringVar(&f.mgmtKey, "management-key", "", "PEM private key of the management endpoint")
 	fl.StringVar(&f.mgmtClientCA, "management-client-ca", "", "PEM CA that management clients' certificates must chain to")
 	fl.StringVar(&f.dataDir, "data-dir", "", "folder where a managed gateway keeps the pushed catalogs, served again after a restart")
+	f.graphite = addGraphiteFlags(fl)
 	return cmd
 }
 
 func runGateway(ctx context.Context, f gatewayFlags, log *slog.Logger, stderr interface{ Write([]byte) (int, error) }) error {
 	metrics := monitor.NewGatewayMetrics()
+	if err := f.graphite.start(ctx, gatewayGatherer(metrics), log); err != nil {
+		return err
+	}
 	observers := analytics.Observers{metrics}
 	queue, err := analyticsQueue(f, log)
 	if err != nil {

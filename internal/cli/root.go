@@ -57,6 +57,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newUpCmd(), newGatewayCmd(), newManagerCmd(), newValidateCmd(), newPoliciesCmd(), newHashSecretCmd(), newCertsCmd(), newVersionCmd())
+	root.AddCommand(newProbeCmd())
 	return root
 }
 

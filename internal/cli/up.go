@@ -17,6 +17,7 @@ import (
 
 func newUpCmd() *cobra.Command {
 	var home, managerListen, gatewayListen, adminListen, logFormat, logLevel string
+	var graphiteOut *graphiteFlags
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run everything on one machine: the manager and a gateway, SQLite storage",
@@ -42,6 +43,9 @@ What is published in any catalog is served by the gateway at
 			}
 			defer st.Close()
 			metrics := monitor.NewGatewayMetrics()
+			if err := graphiteOut.start(ctx, gatewayGatherer(metrics), log); err != nil {
+				return err
+			}
 			gw := gateway.New(gateway.Options{Logger: log, Observer: metrics})
 			dir := &manager.Director{Store: st, Gateway: gw, Registry: policy.Builtins(), Env: &assembly.Env{Logger: log}, Log: log}
 			go dir.Run(ctx, 250*time.Millisecond)
@@ -64,5 +68,6 @@ What is published in any catalog is served by the gateway at
 	f.StringVar(&adminListen, "admin-listen", "127.0.0.1:8082", `address for the gateway's /metrics ("" to turn off)`)
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	graphiteOut = addGraphiteFlags(f)
 	return cmd
 }
