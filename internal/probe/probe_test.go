@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -55,7 +57,9 @@ func newServers(t *testing.T) *servers {
 	}))
 	t.Cleanup(s.slow.Close)
 	t.Cleanup(func() { close(release) }) // runs before the Close above
-	s.tls = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "secure") }))
+	s.tls = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "secure") }))
+	s.tls.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
+	s.tls.StartTLS()
 	t.Cleanup(s.tls.Close)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

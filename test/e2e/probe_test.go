@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -155,7 +157,9 @@ func startProbeTargets(t *testing.T, timeout time.Duration) probeTargets {
 	}))
 	t.Cleanup(p.slow.Close)
 	t.Cleanup(func() { close(release) }) // cleanups run last-in first-out: before Close
-	p.badTLS = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "secure") }))
+	p.badTLS = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "secure") }))
+	p.badTLS.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
+	p.badTLS.StartTLS()
 	t.Cleanup(p.badTLS.Close)
 	return p
 }
@@ -378,4 +382,33 @@ func seriesOf(mfs map[string]*dto.MetricFamily) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// The example configuration runs as its comments say, against the
+// quickstart gateway.
+func TestProbeExampleConfig(t *testing.T) {
+	gw := start(t, "gateway", "--bundle", "../../examples/quickstart", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
+	line, _ := gw.waitLine(t, 0, listening)
+	base := listening.FindStringSubmatch(line)[1]
+	line, _ = gw.waitLine(t, 0, adminListening)
+	admin := adminListening.FindStringSubmatch(line)[1]
+	example, err := os.ReadFile("../../examples/probe/probe.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.NewReplacer("http://127.0.0.1:8081", base, "http://127.0.0.1:8082", admin).Replace(string(example))
+	if text == string(example) {
+		t.Fatal("the example no longer probes the default gateway ports")
+	}
+	cfg := filepath.Join(t.TempDir(), "probe.yaml")
+	os.WriteFile(cfg, []byte(text), 0o600)
+	out, err := exec.Command(binary, "probe", "--config", cfg, "--once").CombinedOutput()
+	if err != nil {
+		t.Fatalf("the example's checks must pass against the quickstart: %v\n%s", err, out)
+	}
+	for _, want := range []string{`(?m)^ok +quickstart `, `(?m)^ok +gateway-ready `, `(?m)^0 of 2 probes failed$`} {
+		if !regexp.MustCompile(want).Match(out) {
+			t.Errorf("the summary lacks %q:\n%s", want, out)
+		}
+	}
 }
