@@ -25,25 +25,13 @@ func (c *Check) probe(ctx context.Context, t Target) Result {
 	r := Result{Check: c.Name, Host: t.Host, Time: time.Now()}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	tm := &timings{phases: map[string]time.Duration{}}
-	ctx = httptrace.WithClientTrace(ctx, tm.trace())
-
-	tr := c.transport(t)
-	defer tr.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(ctx, c.Method, t.URL, strings.NewReader(c.Body))
-	if err != nil { // the configuration was validated; this is a bug or a bad resolved name
+	tm := &timings{starts: map[string]time.Time{}, phases: map[string]time.Duration{}}
+	req, err := c.request(httptrace.WithClientTrace(ctx, tm.trace()), t.URL)
+	if err != nil { // the configuration was validated; a resolved name may still be bad
 		return r.fail(ReasonOther, err.Error(), tm)
 	}
-	if c.Body == "" {
-		req.Body, req.ContentLength = nil, 0
-	}
-	req.Header = c.Header.Clone()
-	if req.Header.Get("User-Agent") == "" {
-		req.Header.Set("User-Agent", "portico-probe")
-	}
-	if c.Host != "" {
-		req.Host = c.Host
-	}
+	tr := c.transport(t)
+	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
 		r.CertExpiry = certExpiryFrom(err, tm)
@@ -56,24 +44,50 @@ func (c *Check) probe(ctx context.Context, t Target) Result {
 		r.CertExpiry = earliestExpiry(resp.TLS.PeerCertificates)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	tm.bodyDone()
+	tm.end(PhaseTransfer)
 	if err != nil {
 		reason := classify(err, nil)
 		return r.fail(reason, "reading the body: "+describe(reason, err, c.Timeout), tm)
 	}
-	if !c.Expect.Has(resp.StatusCode) {
-		return r.fail(ReasonStatus, fmt.Sprintf("status %d, want %s", resp.StatusCode, c.Expect), tm)
-	}
-	if c.Match != nil && !c.Match.Match(body) {
-		r.FailedRegex = true
-		return r.fail(ReasonBody, fmt.Sprintf("the body does not match %q", c.Match), tm)
-	}
-	if c.NoMatch != nil && c.NoMatch.Match(body) {
-		r.FailedRegex = true
-		return r.fail(ReasonBody, fmt.Sprintf("the body matches %q", c.NoMatch), tm)
+	if reason, detail := c.judge(resp.StatusCode, body); reason != "" {
+		r.FailedRegex = reason == ReasonBody
+		return r.fail(reason, detail, tm)
 	}
 	r.Success = true
 	return r.finish(tm)
+}
+
+// request builds the check's request for url.
+func (c *Check) request(ctx context.Context, url string) (*http.Request, error) {
+	var body io.Reader
+	if c.Body != "" {
+		body = strings.NewReader(c.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, c.Method, url, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = c.Header.Clone()
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", "portico-probe")
+	}
+	if c.Host != "" {
+		req.Host = c.Host
+	}
+	return req, nil
+}
+
+// judge says why an answer is a failure, or "" when it is a success.
+func (c *Check) judge(status int, body []byte) (Reason, string) {
+	switch {
+	case !c.Expect.Has(status):
+		return ReasonStatus, fmt.Sprintf("status %d, want %s", status, c.Expect)
+	case c.Match != nil && !c.Match.Match(body):
+		return ReasonBody, fmt.Sprintf("the body does not match %q", c.Match)
+	case c.NoMatch != nil && c.NoMatch.Match(body):
+		return ReasonBody, fmt.Sprintf("the body matches %q", c.NoMatch)
+	}
+	return "", ""
 }
 
 func (r Result) fail(reason Reason, detail string, tm *timings) Result {
@@ -151,9 +165,6 @@ type timings struct {
 func (tm *timings) begin(phase string) {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	if tm.starts == nil {
-		tm.starts = map[string]time.Time{}
-	}
 	tm.starts[phase] = time.Now()
 }
 
@@ -191,8 +202,6 @@ func (tm *timings) trace() *httptrace.ClientTrace {
 		},
 	}
 }
-
-func (tm *timings) bodyDone() { tm.end(PhaseTransfer) }
 
 func (tm *timings) tlsError() error {
 	tm.mu.Lock()
