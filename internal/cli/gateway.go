@@ -41,6 +41,7 @@ type gatewayFlags struct {
 	dataDir                                     string
 	analyticsBuffer                             int
 	disablePolicies                             []string
+	graphite                                    *graphiteFlags
 }
 
 // check reports a usage error in the choice of source: a gateway is either
@@ -129,6 +130,7 @@ Analytics events go to --analytics-file (JSON lines) and/or --analytics-url
 	fl.StringVar(&f.dataDir, "data-dir", "", "folder where a managed gateway keeps the pushed catalogs, served again after a restart")
 	fl.IntVar(&f.analyticsBuffer, "analytics-buffer", analytics.DefaultBufferSize, "events a managed gateway holds for its manager to collect; when full, the oldest are dropped")
 	fl.StringSliceVar(&f.disablePolicies, "disable-policy", nil, "refuse APIs that use these policies, e.g. gatewayscript,xslt (repeatable)")
+	f.graphite = addGraphiteFlags(fl)
 	return cmd
 }
 
@@ -139,6 +141,9 @@ func runGateway(ctx context.Context, f gatewayFlags, log *slog.Logger, stderr in
 	}
 	log = log.With(monitor.Dataset(monitor.DatasetGateway))
 	metrics := monitor.NewGatewayMetrics()
+	if err := f.graphite.start(ctx, metrics.Gatherer(), log); err != nil {
+		return err
+	}
 	observers := analytics.Observers{metrics}
 	queue, err := analyticsQueue(f, log)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/portico-api/portico/internal/manager"
@@ -27,6 +28,7 @@ import (
 func newManagerCmd() *cobra.Command {
 	var home, addr, dsn, logFormat, logLevel string
 	var pushMaxBackoff time.Duration
+	var graphiteOut *graphiteFlags
 	var keep retention
 	cmd := &cobra.Command{
 		Use:   "manager",
@@ -69,7 +71,11 @@ manager collects their analytics events the same way.`,
 				return err
 			}
 			defer st.Close()
-			return serveOn(ctx, "manager", ln, controlPlane(ctx, st, m, keep, pushMaxBackoff, log), log.Info)
+			api, metrics := controlPlane(ctx, st, m, keep, pushMaxBackoff, log)
+			if err := graphiteOut.start(ctx, metrics, log); err != nil {
+				return err
+			}
+			return serveOn(ctx, "manager", ln, api, log.Info)
 		},
 	}
 	f := cmd.Flags()
@@ -80,6 +86,7 @@ manager collects their analytics events the same way.`,
 	f.StringVar(&logFormat, "log-format", "json", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	keep.addFlag(cmd)
+	graphiteOut = addGraphiteFlags(f)
 	return cmd
 }
 
@@ -166,12 +173,13 @@ func redactDSN(dsn string) string {
 // controlPlane starts the manager's background work (pushes to gateways,
 // analytics collection, retention) and returns its HTTP handler: the REST
 // API and /metrics.
-func controlPlane(ctx context.Context, st store.Store, m *manager.Manager, keep retention, pushMaxBackoff time.Duration, log *slog.Logger) http.Handler {
+func controlPlane(ctx context.Context, st store.Store, m *manager.Manager, keep retention, pushMaxBackoff time.Duration,
+	log *slog.Logger) (http.Handler, prometheus.Gatherer) {
 	mm := newManagerMetrics(st, pushStatus{m}, log)
 	go (&manager.Director{Store: st, Log: log, MaxBackoff: pushMaxBackoff}).Run(ctx)
 	go (&manager.Collector{Store: st, Events: st, Log: log, OnStored: mm.AddAnalyticsEvents}).Run(ctx)
 	go keep.run(ctx, m)
-	return monitor.ManagerHandler(mm, m.Handler())
+	return monitor.ManagerHandler(mm, m.Handler()), mm.Gatherer()
 }
 
 // baseURL is how clients reach a manager listening at addr (the flag)

@@ -60,6 +60,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newUpCmd(), newGatewayCmd(), newManagerCmd(), newValidateCmd(), newPoliciesCmd(), newHashSecretCmd(), newCertsCmd(), newVersionCmd())
 	root.AddCommand(verbCommands()...)
+	root.AddCommand(newProbeCmd())
 	return root
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/portico-api/portico/internal/analytics"
@@ -18,6 +19,7 @@ func newUpCmd() *cobra.Command {
 	var home, managerListen, gatewayListen, adminListen, logFormat, logLevel string
 	var keep retention
 	var accessLog bool
+	var graphiteOut *graphiteFlags
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run everything on one machine: the manager and a gateway, SQLite storage",
@@ -70,7 +72,10 @@ The manager's listener also serves GET /metrics (Prometheus, no token).`,
 			if err := embeddedGateway(ctx, home, baseURL(gatewayListen, gln.Addr()), gw, buffer, onLoad, m, log); err != nil {
 				return err
 			}
-			api := controlPlane(ctx, st, m, keep, 0, log)
+			api, managerMetrics := controlPlane(ctx, st, m, keep, 0, log)
+			if err := graphiteOut.start(ctx, prometheus.Gatherers{metrics.Gatherer(), managerMetrics}, log); err != nil {
+				return err
+			}
 			go func() {
 				if err := serveOn(ctx, "manager", mln, api, log.Info); err != nil {
 					log.Error("manager stopped", "error", err)
@@ -92,5 +97,6 @@ The manager's listener also serves GET /metrics (Prometheus, no token).`,
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	keep.addFlag(cmd)
 	f.BoolVar(&accessLog, "access-log", true, "log one line per API call (--access-log=false to turn off)")
+	graphiteOut = addGraphiteFlags(f)
 	return cmd
 }

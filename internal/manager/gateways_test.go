@@ -119,12 +119,16 @@ func (g *managedGateway) register(e *consumerEnv, name string) map[string]any {
 		"client_key": string(g.tls.clientKey), "ca_bundle": string(g.tls.ca.CertPEM())})
 }
 
-// waitFor polls cond until it holds or five seconds pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitFor polls cond until it holds or 15 seconds pass (the race
+// detector makes the pure-Go SQLite slow on a loaded machine).
+func waitFor(t *testing.T, what string, cond func() bool, last ...func() any) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
+			if len(last) > 0 {
+				t.Fatalf("timed out waiting for %s; last seen: %v", what, last[0]())
+			}
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -285,7 +289,7 @@ func (e *consumerEnv) configuredState(name string) map[string]any {
 func runDirector(t *testing.T, st store.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	d := &manager.Director{Store: st, Log: slog.New(slog.DiscardHandler), Interval: 10 * time.Millisecond,
+	d := &manager.Director{Store: st, Log: slog.New(slog.DiscardHandler), Interval: 20 * time.Millisecond,
 		MaxBackoff: 50 * time.Millisecond, StatusEvery: 50 * time.Millisecond}
 	go func() { d.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
@@ -316,10 +320,11 @@ func TestDirectorDeliversToEveryGateway(t *testing.T) {
 	e.publish("p3", false)
 	v = e.version()
 	waitFor(t, "a to serve the change", func() bool { return a.served() == v })
+	var last map[string]any
 	waitFor(t, "gw-b to show the failed push", func() bool {
-		st := e.configuredState("gw-b")
-		return st["state"] == "outstanding" && st["outstanding_changes"].(float64) == 2 && st["last_error"] != ""
-	})
+		last = e.configuredState("gw-b")
+		return last["state"] == "outstanding" && last["outstanding_changes"].(float64) == 2 && last["last_error"] != ""
+	}, func() any { return last })
 	gs := e.must(200, "GET", gatewaysPath+"/gw-b", e.admin, nil)["push_status"].(map[string]any)
 	if gs["state"] != "outstanding" || gs["outstanding_changes"].(float64) != 2 || !strings.Contains(gs["last_error"].(string), "acme/sandbox") {
 		t.Fatalf("gw-b push status while down: %v", gs)

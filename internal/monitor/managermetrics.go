@@ -115,6 +115,10 @@ func (m *ManagerMetrics) AddAnalyticsEvents(n int) {
 	}
 }
 
+// Gatherer is the registry of the manager's metrics, for exporters other
+// than /metrics (Graphite).
+func (m *ManagerMetrics) Gatherer() prometheus.Gatherer { return m.reg }
+
 // Handler serves the registry in Prometheus's text format.
 func (m *ManagerMetrics) Handler() http.Handler {
 	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{

@@ -193,3 +193,7 @@ func validLabel(s string) string {
 }
 
 var _ analytics.Observer = (*GatewayMetrics)(nil)
+
+// Gatherer is the registry of the gateway's metrics, for exporters other
+// than /metrics (Graphite).
+func (m *GatewayMetrics) Gatherer() prometheus.Gatherer { return m.reg }
