@@ -92,4 +92,3 @@ func warnDrops(gatherer prometheus.Gatherer, w *graphite.Writer, log *slog.Logge
 		return gatherer.Gather()
 	})
 }
-
