@@ -74,9 +74,19 @@ func (g *graphiteFlags) start(ctx context.Context, gatherer prometheus.Gatherer,
 	return nil
 }
 
+// newGraphiteWriter logs a failing Graphite at most once a minute (with
+// the failures since), not at every reconnection attempt. OnError is
+// called from the writer's one goroutine, so the closure needs no lock.
 func newGraphiteWriter(addr string, log *slog.Logger) *graphite.Writer {
+	var last time.Time
+	failures := 0
 	return graphite.NewWriter(addr, graphite.Options{OnError: func(err error) {
-		log.Warn("graphite unreachable; datapoints wait in a bounded queue, then are dropped", "error", err)
+		failures++
+		if time.Since(last) < time.Minute {
+			return
+		}
+		log.Warn("graphite unreachable; datapoints wait in a bounded queue, then are dropped", "error", err, "failures", failures)
+		last, failures = time.Now(), 0
 	}})
 }
 

@@ -31,3 +31,17 @@ func TestGatewayGraphite(t *testing.T) {
 		t.Errorf("--graphite nohost: %v, want exit status 2", err)
 	}
 }
+
+// The manager with --graphite writes its own metrics: object counts and
+// the push status of its gateways among them.
+func TestManagerGraphite(t *testing.T) {
+	g := newFakeGraphite(t)
+	p := start(t, "manager", "--home", t.TempDir(), "--listen", "127.0.0.1:0",
+		"--graphite", g.addr, "--graphite-prefix", "portico.mgr", "--graphite-interval", "100ms")
+	p.waitLine(t, 0, managerListening)
+	const users = "portico.mgr.portico_manager_objects.none.none.users" // catalog, org, type
+	got := g.waitPaths(t, users)
+	if got[users].value != 1 {
+		t.Errorf("%s = %v, want 1 (the admin)", users, got[users].value)
+	}
+}
