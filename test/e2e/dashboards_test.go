@@ -224,26 +224,13 @@ func TestDashboardMetricsAreExported(t *testing.T) {
 		t.Fatal("no metric names found in the dashboards")
 	}
 
-	home := t.TempDir()
-	up := start(t, "up", "--home", home, "--manager-listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
-	line, _ := up.waitLine(t, 0, managerListening)
-	mgr := managerListening.FindStringSubmatch(line)[1]
-	line, _ = up.waitLine(t, 0, gatewayListening)
-	gw := gatewayListening.FindStringSubmatch(line)[1]
-	line, _ = up.waitLine(t, 0, adminListening)
+	u := startUp(t, "--admin-listen", "127.0.0.1:0") // the last --admin-listen wins
+	mgr, gw, mustREST := u.mgr, u.gw, u.must
+	line, _ := u.proc.waitLine(t, 0, adminListening)
 	admin := adminListening.FindStringSubmatch(line)[1]
 
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("pong")) }))
 	t.Cleanup(backend.Close)
-	tok := adminToken(t, home, mgr)
-	mustREST := func(method, path, ct string, body []byte, want int) map[string]any {
-		t.Helper()
-		code, out := rest(t, method, mgr+path, tok, ct, body)
-		if code != want {
-			t.Fatalf("%s %s: %d %v", method, path, code, out)
-		}
-		return out
-	}
 	mustREST("POST", "/api/orgs", "application/json", []byte(`{"name":"acme"}`), 201)
 	ct, form := publishForm(t, pongProduct, strings.Replace(pongAPI, "BACKEND", backend.URL, 1))
 	mustREST("POST", "/api/catalogs/acme/sandbox/publish", ct, form, 201)
@@ -325,17 +312,3 @@ func exported(families map[string]*dto.MetricFamily, name string) bool {
 	return false
 }
 
-// adminToken logs in with the admin API key portico up wrote.
-func adminToken(t *testing.T, home, mgr string) string {
-	t.Helper()
-	key, err := os.ReadFile(filepath.Join(home, "admin.apikey"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := json.Marshal(map[string]string{"grant_type": "api_key", "api_key": strings.TrimSpace(string(key))})
-	code, out := rest(t, "POST", mgr+"/api/token", "", "application/json", body)
-	if code != 200 {
-		t.Fatalf("token: %d %v", code, out)
-	}
-	return out["access_token"].(string)
-}
