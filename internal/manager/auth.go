@@ -141,11 +141,10 @@ func (m *Manager) redeem(ctx context.Context, prefix, secret string) (store.User
 	id := hashKey(prefix + strings.TrimSpace(secret))
 	var u store.User
 	err := m.st.Tx(ctx, func(tx store.Tx) error {
-		t, err := tx.GetToken(ctx, id)
-		if err != nil || !t.RevokedAt.IsZero() || time.Now().After(t.ExpiresAt) {
-			return errBadLogin
-		}
-		if err := tx.RevokeToken(ctx, id, time.Now()); err != nil {
+		// One statement checks and revokes, so two logins racing with the
+		// same secret cannot both get a token.
+		t, err := tx.ConsumeToken(ctx, id, time.Now())
+		if err != nil {
 			return err
 		}
 		u, err = tx.GetUser(ctx, t.UserID)

@@ -178,6 +178,10 @@ type Writer interface {
 	// RevokeToken marks the token revoked at at; revoking again keeps the
 	// first time.
 	RevokeToken(ctx context.Context, id string, at time.Time) error
+	// ConsumeToken revokes a token that is neither revoked nor expired at
+	// at, and returns it: a single-use secret can be used once, however
+	// many callers race for it. Any other token is ErrNotFound.
+	ConsumeToken(ctx context.Context, id string, at time.Time) (Token, error)
 	// RevokeUserTokens revokes every valid token of the user (sign out
 	// everywhere, password change) and returns how many it revoked.
 	RevokeUserTokens(ctx context.Context, userID string, at time.Time) (int, error)

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -139,6 +141,19 @@ func (t *tx) CreateToken(ctx context.Context, k Token) (Token, error) {
 func (t *tx) RevokeToken(ctx context.Context, id string, at time.Time) error {
 	return t.updateOne(ctx, "token", id,
 		"UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", ts(at), id)
+}
+
+func (t *tx) ConsumeToken(ctx context.Context, id string, at time.Time) (Token, error) {
+	k, err := one(ctx, &t.queries, scanToken,
+		"UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL AND expires_at > ? RETURNING "+tokenCols,
+		ts(at), id, ts(at))
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, notFound("usable token", id)
+	}
+	if err != nil {
+		return k, opErr("token", id, err)
+	}
+	return k, nil
 }
 
 func (t *tx) RevokeUserTokens(ctx context.Context, userID string, at time.Time) (int, error) {

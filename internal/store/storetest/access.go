@@ -2,6 +2,10 @@ package storetest
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,4 +196,50 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+// testConsumeToken: a single-use token is consumed once, however many
+// transactions race for it; revoked and expired tokens are not consumed.
+func testConsumeToken(t *testing.T, f *fixture) {
+	u := f.user("ada")
+	now := time.Now()
+	tok := write(f, func(tx store.Tx) (store.Token, error) {
+		return tx.CreateToken(f.ctx, store.Token{UserID: u.ID, ExpiresAt: now.Add(time.Hour)})
+	})
+	const racers = 8
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := f.txErr(func(tx store.Tx) error {
+				got, err := tx.ConsumeToken(f.ctx, tok.ID, time.Now())
+				if err == nil && got.UserID != u.ID {
+					return fmt.Errorf("consumed token of user %s, want %s", got.UserID, u.ID)
+				}
+				return err
+			})
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case !errors.Is(err, store.ErrNotFound):
+				t.Errorf("ConsumeToken: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d of %d racers consumed the token, want exactly 1", wins.Load(), racers)
+	}
+	if ok(f.s.GetToken(f.ctx, tok.ID)).RevokedAt.IsZero() {
+		t.Fatal("a consumed token is not revoked")
+	}
+	expired := write(f, func(tx store.Tx) (store.Token, error) {
+		return tx.CreateToken(f.ctx, store.Token{UserID: u.ID, ExpiresAt: now.Add(-time.Minute)})
+	})
+	wantErr(t, f.txErr(func(tx store.Tx) error {
+		_, err := tx.ConsumeToken(f.ctx, expired.ID, now)
+		return err
+	}), store.ErrNotFound)
 }

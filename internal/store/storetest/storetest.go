@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Subscriptions", testSubscriptions},
 		{"APIKeys", testAPIKeys},
 		{"Tokens", testTokens},
+		{"ConsumeToken", testConsumeToken},
 		{"GatewayServices", testGatewayServices},
 		{"GatewayClientKeyEncrypted", testGatewayClientKeyEncrypted},
 		{"CatalogGateways", testCatalogGateways},
