@@ -311,4 +311,3 @@ func exported(families map[string]*dto.MetricFamily, name string) bool {
 	}
 	return false
 }
-
