@@ -1,17 +1,11 @@
 package store_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/portico-api/portico/internal/store"
 	"github.com/portico-api/portico/internal/store/storetest"
@@ -55,46 +49,13 @@ func TestPostgres(t *testing.T) {
 // openPostgres opens a store in a new schema.
 func openPostgres(t *testing.T, dsn string) store.Store {
 	t.Helper()
-	schemaDSN := postgresSchema(t, dsn)
+	schemaDSN := storetest.PostgresSchema(t, dsn)
 	s, err := store.Open(t.Context(), schemaDSN, testKey())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// postgresSchema creates a schema, drops it when t ends, and returns dsn
-// with search_path set to it.
-func postgresSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "portico_test_" + hex.EncodeToString(b[:])
-	admin(t, dsn, "CREATE SCHEMA "+schema)
-	t.Cleanup(func() { admin(t, dsn, "DROP SCHEMA "+schema+" CASCADE") })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// admin runs one statement on its own connection.
-func admin(t *testing.T, dsn, sql string) {
-	t.Helper()
-	ctx := context.WithoutCancel(t.Context()) // also runs in Cleanup
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestReopen: opening a migrated database again migrates nothing and keeps
@@ -144,7 +105,7 @@ func TestPostgresReopen(t *testing.T) {
 	if dsn == "" {
 		t.Skip("PORTICO_TEST_POSTGRES_DSN is not set; .ci/run sets it")
 	}
-	schemaDSN := postgresSchema(t, dsn)
+	schemaDSN := storetest.PostgresSchema(t, dsn)
 	for range 2 {
 		s, err := store.Open(t.Context(), schemaDSN, testKey())
 		if err != nil {

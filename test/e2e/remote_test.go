@@ -15,6 +15,7 @@ import (
 
 	"github.com/portico-api/portico/internal/manager/analyticstest"
 	"github.com/portico-api/portico/internal/pki"
+	"github.com/portico-api/portico/internal/store/storetest"
 )
 
 var mgmtListening = regexp.MustCompile(`"management listening"(?: url=|.*"url":")(https://[^"\s]+)`)
@@ -74,9 +75,9 @@ type managerProc struct {
 	token string
 }
 
-func startManager(t *testing.T, home, listen string) *managerProc {
+func startManager(t *testing.T, home, listen string, extra ...string) *managerProc {
 	t.Helper()
-	p := start(t, "manager", "--home", home, "--listen", listen, "--push-max-backoff", "500ms")
+	p := start(t, append([]string{"manager", "--home", home, "--listen", listen, "--push-max-backoff", "500ms"}, extra...)...)
 	line, _ := p.waitLine(t, 0, managerListening)
 	m := &managerProc{proc: p, home: home, url: managerListening.FindStringSubmatch(line)[1]}
 	key, err := os.ReadFile(filepath.Join(home, "admin.apikey"))
@@ -295,5 +296,28 @@ func TestManagementEndpointRefusesStrangers(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("the manager's certificate: %d", resp.StatusCode)
+	}
+}
+
+// TestRemoteGatewayWithPostgres: the same push path with the manager on
+// PostgreSQL (in a schema of its own), as several manager replicas run.
+func TestRemoteGatewayWithPostgres(t *testing.T) {
+	dsn := os.Getenv("PORTICO_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("PORTICO_TEST_POSTGRES_DSN is not set; .ci/run sets it")
+	}
+	certs := filepath.Join(t.TempDir(), "certs")
+	if out, err := exec.Command(binary, "certs", "init", certs).CombinedOutput(); err != nil {
+		t.Fatalf("certs init: %v\n%s", err, out)
+	}
+	g := startRemoteGateway(t, certs)
+	m := startManager(t, t.TempDir(), "127.0.0.1:0", "--db", storetest.PostgresSchema(t, dsn))
+	m.must(t, 201, "POST", "/api/orgs", map[string]any{"name": "acme"})
+	m.register(t, "gw-pg", certs, g)
+	m.publish(t, upProduct, upAPI)
+	waitStatus(t, g.url+"/acme/sandbox/hello/", 200)
+	m.waitState(t, "gw-pg", "up_to_date")
+	if code, body := get(t, g.url+"/acme/sandbox/hello/"); code != 200 || body != "hello from acme/sandbox" {
+		t.Fatalf("call: %d %q", code, body)
 	}
 }
