@@ -105,14 +105,9 @@ func (d *Director) Sync(ctx context.Context) error {
 	now := time.Now()
 	for gw, list := range byGateway(ds) {
 		d.mu.Lock()
-		var due []store.Delivery
-		for _, dl := range list {
-			if dl.Outstanding() > 0 && !now.Before(d.retryAt[deliveryKey{gw, dl.CatalogID}]) {
-				due = append(due, dl)
-			}
-		}
-		check := len(due) == 0 && now.Sub(d.checked[gw]) >= d.StatusEvery
-		start := (len(due) > 0 || check) && !d.busy[gw]
+		work := len(d.due(gw, list, now)) > 0
+		check := !work && now.Sub(d.checked[gw]) >= d.StatusEvery
+		start := (work || check) && !d.busy[gw]
 		if start {
 			d.busy[gw] = true
 			if check {
@@ -127,10 +122,22 @@ func (d *Director) Sync(ctx context.Context) error {
 		go func() {
 			defer d.wg.Done()
 			defer func() { d.mu.Lock(); delete(d.busy, gw); d.mu.Unlock() }()
-			d.round(ctx, gw, due, list, check)
+			d.round(ctx, gw, check)
 		}()
 	}
 	return nil
+}
+
+// due picks the deliveries of gateway gw that are owed and not waiting
+// for a retry; d.mu is held.
+func (d *Director) due(gw string, list []store.Delivery, now time.Time) []store.Delivery {
+	var out []store.Delivery
+	for _, dl := range list {
+		if dl.Outstanding() > 0 && !now.Before(d.retryAt[deliveryKey{gw, dl.CatalogID}]) {
+			out = append(out, dl)
+		}
+	}
+	return out
 }
 
 func byGateway(ds []store.Delivery) map[string][]store.Delivery {
@@ -142,8 +149,10 @@ func byGateway(ds []store.Delivery) map[string][]store.Delivery {
 }
 
 // round delivers the due catalogs to one gateway service, or compares
-// its status with what it should hold.
-func (d *Director) round(ctx context.Context, gwID string, due, all []store.Delivery, check bool) {
+// its status with what it should hold. It reads the deliveries afresh:
+// Sync's list may predate what the gateway's previous round recorded,
+// and recording an outcome over a stale delivery would undo that.
+func (d *Director) round(ctx context.Context, gwID string, check bool) {
 	g, err := d.Store.GetGatewayService(ctx, gwID)
 	if err != nil {
 		if ctx.Err() == nil && !errors.Is(err, store.ErrNotFound) {
@@ -151,6 +160,17 @@ func (d *Director) round(ctx context.Context, gwID string, due, all []store.Deli
 		}
 		return
 	}
+	ds, err := d.Store.ListDeliveries(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.Log.Error("gateway deliveries not read", "error", err)
+		}
+		return
+	}
+	all := byGateway(ds)[gwID]
+	d.mu.Lock()
+	due := d.due(gwID, all, time.Now())
+	d.mu.Unlock()
 	c, err := d.clients.get(g)
 	if err != nil {
 		for _, dl := range due {

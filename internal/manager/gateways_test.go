@@ -308,8 +308,14 @@ func TestDirectorDeliversToEveryGateway(t *testing.T) {
 	e.publish("p1", true)
 	v := e.version()
 	waitFor(t, "both gateways to serve the publish", func() bool { return a.served() == v && b.served() == v })
+	// The gateway serves a push before the director records it.
 	for _, name := range []string{"gw-a", "gw-b"} {
-		if st := e.configuredState(name); st["state"] != "up_to_date" || st["outstanding_changes"].(float64) != 0 || st["pushed_version"].(float64) != float64(v) {
+		var st map[string]any
+		waitFor(t, name+" to be recorded up to date", func() bool {
+			st = e.configuredState(name)
+			return st["state"] == "up_to_date"
+		}, func() any { return st })
+		if st["outstanding_changes"].(float64) != 0 || st["pushed_version"].(float64) != float64(v) || st["last_push"] == nil {
 			t.Fatalf("%s after the push: %v", name, st)
 		}
 	}
