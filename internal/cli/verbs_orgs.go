@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/http"
 	"os"
 	"slices"
 
@@ -191,16 +190,11 @@ func newCatalogsGetCmd() *cobra.Command {
 	s := addScope(cmd, needOrg)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		return s.run(cmd, func(ctx context.Context, c *client.Client) error {
-			// The manager has no single-catalog GET yet: find it in the list.
-			cats, _, err := listAll(func(o client.ListOptions) ([]client.Catalog, int, error) { return c.Catalogs(ctx, s.org, o) })
+			cat, err := c.Catalog(ctx, s.org, args[0])
 			if err != nil {
 				return err
 			}
-			i := slices.IndexFunc(cats, func(c client.Catalog) bool { return c.Name == args[0] || c.ID == args[0] })
-			if i < 0 {
-				return &client.Error{Status: http.StatusNotFound, Messages: []string{"catalog " + args[0] + " not found in provider org " + s.org}}
-			}
-			return printObject(cmd.OutOrStdout(), s.format, cats[i])
+			return printObject(cmd.OutOrStdout(), s.format, cat)
 		})
 	}
 	return cmd

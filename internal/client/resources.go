@@ -98,6 +98,13 @@ func (c *Client) Catalogs(ctx context.Context, org string, o ListOptions) ([]Cat
 	return list[Catalog](ctx, c, path("orgs", org, "catalogs"), o)
 }
 
+// Catalog gets one catalog of an org, by name or ID.
+func (c *Client) Catalog(ctx context.Context, org, catalog string) (Catalog, error) {
+	var out Catalog
+	err := c.get(ctx, path("catalogs", org, catalog), nil, &out)
+	return out, err
+}
+
 // CreateCatalog makes a catalog in an org.
 func (c *Client) CreateCatalog(ctx context.Context, org string, req CreateRequest) (Catalog, error) {
 	var out Catalog

@@ -150,4 +150,5 @@ func (m *Manager) orgRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/orgs/{org}", m.authed(orgRole(RoleViewer), m.getOrg))
 	mux.Handle("GET /api/orgs/{org}/catalogs", m.authed(orgRole(RoleViewer), m.listCatalogs))
 	mux.Handle("POST /api/orgs/{org}/catalogs", m.authed(orgRole(RoleAdmin), m.createCatalog))
+	mux.Handle("GET /api/catalogs/{org}/{catalog}", m.authed(orgRole(RoleViewer), m.getCatalog))
 }

@@ -122,6 +122,15 @@ func TestTokenWithAPIKeyThenOrgs(t *testing.T) {
 	if code != 200 || out["total_results"].(float64) != 1 || out["results"].([]any)[0].(map[string]any)["name"] != "sandbox" {
 		t.Fatalf("catalogs of a new org: %d %v", code, out)
 	}
+	sandbox := out["results"].([]any)[0].(map[string]any)
+	for _, ref := range []string{"sandbox", sandbox["id"].(string)} {
+		if code, got := e.do("GET", "/api/catalogs/acme/"+ref, tok, nil); code != 200 || got["id"] != sandbox["id"] || got["type"] != "catalog" {
+			t.Fatalf("GET /api/catalogs/acme/%s: %d %v", ref, code, got)
+		}
+	}
+	if code, _ := e.do("GET", "/api/catalogs/acme/nope", tok, nil); code != 404 {
+		t.Fatalf("a missing catalog: %d, want 404", code)
+	}
 	code, out = e.do("GET", "/api/me", tok, nil)
 	if code != 200 || out["name"] != "admin" {
 		t.Fatalf("me: %d %v", code, out)
@@ -149,6 +158,7 @@ func TestUnauthenticatedAndForbidden(t *testing.T) {
 	endpoints := []struct{ method, path string }{
 		{"GET", "/api/me"}, {"DELETE", "/api/token"}, {"GET", "/api/orgs"}, {"POST", "/api/orgs"},
 		{"GET", "/api/orgs/acme"}, {"GET", "/api/orgs/acme/catalogs"}, {"POST", "/api/orgs/acme/catalogs"},
+		{"GET", "/api/catalogs/acme/sandbox"},
 	}
 	for _, ep := range endpoints {
 		code, out := e.do(ep.method, ep.path, "", map[string]any{"name": "x"})

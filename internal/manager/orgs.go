@@ -174,6 +174,16 @@ func (m *Manager) listCatalogs(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, collection(out, page.Total))
 }
 
+// getCatalog answers one catalog, by name or ID as API Connect's paths take.
+func (m *Manager) getCatalog(w http.ResponseWriter, r *http.Request) {
+	o, c, err := m.catalogIn(r.Context(), r.PathValue("org"), r.PathValue("catalog"))
+	if err != nil {
+		m.storeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m.catalogObject(o, c))
+}
+
 func (m *Manager) createCatalog(w http.ResponseWriter, r *http.Request) {
 	req, ok := decodeCreate(w, r)
 	if !ok {
