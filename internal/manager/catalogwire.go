@@ -38,47 +38,52 @@ func CatalogWire(ctx context.Context, st store.Reader, org store.ProviderOrg, ca
 			}
 		}
 	}
-	corgs, err := st.ListConsumerOrgs(ctx, cat.ID, store.ListOptions{})
+	consumers, err := catalogConsumers(ctx, st, cat.ID, refs)
 	if err != nil {
 		return nil, err
 	}
-	for _, co := range corgs.Items {
-		wo := bundle.WireConsumerOrg{ID: co.ID, Name: co.Name, Title: co.Title}
-		apps, err := st.ListApps(ctx, co.ID, store.ListOptions{})
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range apps.Items {
-			app, err := wireApp(ctx, st, a, refs)
-			if err != nil {
-				return nil, err
-			}
-			wo.Apps = append(wo.Apps, app)
-		}
-		w.Consumers = append(w.Consumers, wo)
-	}
+	w.Consumers = consumers
 	return w, nil
 }
 
-// wireApp is an app with its credentials (secrets as their hashes) and
-// its subscriptions to products that admit calls.
-func wireApp(ctx context.Context, st store.Reader, a store.App, products map[string]string) (bundle.WireApp, error) {
-	app := bundle.WireApp{ID: a.ID, Name: a.Name, Title: a.Title, State: string(a.State)}
-	creds, err := st.ListCredentials(ctx, a.ID, store.ListOptions{})
+// catalogConsumers reads a catalog's consumer orgs with their apps,
+// credentials (secrets as their hashes) and subscriptions to products
+// that admit calls: four queries, however many apps.
+func catalogConsumers(ctx context.Context, st store.Reader, catalogID string, products map[string]string) ([]bundle.WireConsumerOrg, error) {
+	corgs, err := st.ListConsumerOrgs(ctx, catalogID, store.ListOptions{})
 	if err != nil {
-		return app, err
+		return nil, err
 	}
-	for _, c := range creds.Items {
-		app.Credentials = append(app.Credentials, bundle.WireCredential{ClientID: c.ClientID, SecretHash: c.SecretHash})
-	}
-	subs, err := st.ListSubscriptions(ctx, a.ID, store.ListOptions{})
+	apps, err := st.ListCatalogApps(ctx, catalogID)
 	if err != nil {
-		return app, err
+		return nil, err
 	}
-	for _, s := range subs.Items {
+	creds, err := st.ListCatalogCredentials(ctx, catalogID)
+	if err != nil {
+		return nil, err
+	}
+	subs, err := st.ListCatalogSubscriptions(ctx, catalogID)
+	if err != nil {
+		return nil, err
+	}
+	credsOf := map[string][]bundle.WireCredential{}
+	for _, c := range creds {
+		credsOf[c.AppID] = append(credsOf[c.AppID], bundle.WireCredential{ClientID: c.ClientID, SecretHash: c.SecretHash})
+	}
+	subsOf := map[string][]bundle.WireSubscription{}
+	for _, s := range subs {
 		if ref, ok := products[s.ProductID]; ok {
-			app.Subscriptions = append(app.Subscriptions, bundle.WireSubscription{Product: ref, Plan: s.Plan, State: string(s.State)})
+			subsOf[s.AppID] = append(subsOf[s.AppID], bundle.WireSubscription{Product: ref, Plan: s.Plan, State: string(s.State)})
 		}
 	}
-	return app, nil
+	appsOf := map[string][]bundle.WireApp{}
+	for _, a := range apps {
+		appsOf[a.ConsumerOrgID] = append(appsOf[a.ConsumerOrgID], bundle.WireApp{ID: a.ID, Name: a.Name, Title: a.Title,
+			State: string(a.State), Credentials: credsOf[a.ID], Subscriptions: subsOf[a.ID]})
+	}
+	out := make([]bundle.WireConsumerOrg, 0, len(corgs.Items))
+	for _, co := range corgs.Items {
+		out = append(out, bundle.WireConsumerOrg{ID: co.ID, Name: co.Name, Title: co.Title, Apps: appsOf[co.ID]})
+	}
+	return out, nil
 }

@@ -51,6 +51,12 @@ type Reader interface {
 	ListCredentials(ctx context.Context, appID string, opts ListOptions) (Page[Credential], error)
 	GetSubscription(ctx context.Context, id string) (Subscription, error)
 	ListSubscriptions(ctx context.Context, appID string, opts ListOptions) (Page[Subscription], error)
+	// ListCatalogApps, ListCatalogCredentials and ListCatalogSubscriptions
+	// read all of a catalog's apps (by consumer org, then name), their
+	// credentials and subscriptions (by app, then name), each in one query.
+	ListCatalogApps(ctx context.Context, catalogID string) ([]App, error)
+	ListCatalogCredentials(ctx context.Context, catalogID string) ([]Credential, error)
+	ListCatalogSubscriptions(ctx context.Context, catalogID string) ([]Subscription, error)
 	// ListProductSubscriptions lists a product's subscribers, for
 	// migrating them to another product.
 	ListProductSubscriptions(ctx context.Context, productID string, opts ListOptions) (Page[Subscription], error)

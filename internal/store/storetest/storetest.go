@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Apps", testApps},
 		{"Credentials", testCredentials},
 		{"Subscriptions", testSubscriptions},
+		{"CatalogConsumers", testCatalogConsumers},
 		{"APIKeys", testAPIKeys},
 		{"Tokens", testTokens},
 		{"ConsumeToken", testConsumeToken},
