@@ -35,6 +35,18 @@ func simpleCmd(use, short, example string, needs need, args cobra.PositionalArgs
 	return cmd
 }
 
+// getCmd is a get verb: one argument, the object printed.
+func getCmd(use, short, example string, needs need, get func(ctx context.Context, c *client.Client, s *scope, ref string) (any, error)) *cobra.Command {
+	return simpleCmd(use, short, example, needs, cobra.ExactArgs(1),
+		func(ctx context.Context, c *client.Client, s *scope, cmd *cobra.Command, args []string) error {
+			v, err := get(ctx, c, s, args[0])
+			if err != nil {
+				return err
+			}
+			return printObject(cmd.OutOrStdout(), s.format, v)
+		})
+}
+
 func consumerOrgsGroup() group {
 	return group{name: "consumer-orgs", short: "Consumer orgs of a catalog", list: func() *cobra.Command {
 		return simpleCmd("list", "List the consumer orgs of a catalog", "  portico consumer-orgs:list --org acme --catalog sandbox", catalogScope, cobra.NoArgs,

@@ -108,51 +108,17 @@ func myOrgs(ctx context.Context, c *client.Client, orgs []client.Org) ([]client.
 }
 
 func newOrgsGetCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "get ORG",
-		Short:   "Show a provider org",
-		Example: `  portico orgs:get acme`,
-		Args:    cobra.ExactArgs(1),
-	}
-	s := addScope(cmd, 0)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return s.run(cmd, func(ctx context.Context, c *client.Client) error {
-			o, err := c.Org(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			return printObject(cmd.OutOrStdout(), s.format, o)
-		})
-	}
-	return cmd
+	return getCmd("get NAME|ID", "Show a provider org", "  portico orgs:get acme --format json", 0,
+		func(ctx context.Context, c *client.Client, _ *scope, ref string) (any, error) { return c.Org(ctx, ref) })
 }
 
 func newOrgsCreateCmd() *cobra.Command {
-	var title, summary string
-	cmd := &cobra.Command{
-		Use:   "create NAME|FILE",
-		Short: "Make a provider org with its sandbox catalog (cloud administrators)",
-		Example: `  portico orgs:create acme --title "ACME Inc."
-  portico orgs:create org.yaml`,
-		Args: cobra.ExactArgs(1),
-	}
-	s := addScope(cmd, 0)
-	cmd.Flags().StringVar(&title, "title", "", "the title (default: the name)")
-	cmd.Flags().StringVar(&summary, "summary", "", "a summary")
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		req, err := createRequestArg(args[0], title, summary)
-		if err != nil {
-			return err
-		}
-		return s.run(cmd, func(ctx context.Context, c *client.Client) error {
-			o, err := c.CreateOrg(ctx, req)
-			if err != nil {
-				return err
-			}
-			return printRow(cmd.OutOrStdout(), s.format, o)
+	return createCmd("create NAME|FILE", "Make a provider org with its sandbox catalog (cloud administrators)",
+		`  portico orgs:create acme --title "ACME Inc."
+  portico orgs:create org.yaml`, 0,
+		func(ctx context.Context, c *client.Client, _ *scope, req client.CreateRequest) (any, error) {
+			return c.CreateOrg(ctx, req)
 		})
-	}
-	return cmd
 }
 
 func catalogsGroup() group {
@@ -181,48 +147,14 @@ func newCatalogsListCmd() *cobra.Command {
 }
 
 func newCatalogsGetCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "get CATALOG",
-		Short:   "Show a catalog, by name or ID",
-		Example: `  portico catalogs:get sandbox --org acme --format json`,
-		Args:    cobra.ExactArgs(1),
-	}
-	s := addScope(cmd, needOrg)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return s.run(cmd, func(ctx context.Context, c *client.Client) error {
-			cat, err := c.Catalog(ctx, s.org, args[0])
-			if err != nil {
-				return err
-			}
-			return printObject(cmd.OutOrStdout(), s.format, cat)
-		})
-	}
-	return cmd
+	return getCmd("get CATALOG", "Show a catalog, by name or ID", "  portico catalogs:get sandbox --org acme --format json", needOrg,
+		func(ctx context.Context, c *client.Client, s *scope, ref string) (any, error) { return c.Catalog(ctx, s.org, ref) })
 }
 
 func newCatalogsCreateCmd() *cobra.Command {
-	var title, summary string
-	cmd := &cobra.Command{
-		Use:     "create NAME|FILE",
-		Short:   "Make a catalog in an org (org administrators)",
-		Example: `  portico catalogs:create production --org acme --title Production`,
-		Args:    cobra.ExactArgs(1),
-	}
-	s := addScope(cmd, needOrg)
-	cmd.Flags().StringVar(&title, "title", "", "the title (default: the name)")
-	cmd.Flags().StringVar(&summary, "summary", "", "a summary")
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		req, err := createRequestArg(args[0], title, summary)
-		if err != nil {
-			return err
-		}
-		return s.run(cmd, func(ctx context.Context, c *client.Client) error {
-			cat, err := c.CreateCatalog(ctx, s.org, req)
-			if err != nil {
-				return err
-			}
-			return printRow(cmd.OutOrStdout(), s.format, cat)
+	return createCmd("create NAME|FILE", "Make a catalog in an org (org administrators)",
+		`  portico catalogs:create production --org acme --title Production`, needOrg,
+		func(ctx context.Context, c *client.Client, s *scope, req client.CreateRequest) (any, error) {
+			return c.CreateCatalog(ctx, s.org, req)
 		})
-	}
-	return cmd
 }

@@ -40,23 +40,11 @@ func newProductsListCmd() *cobra.Command {
 }
 
 func newProductsGetCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "get NAME:VERSION|ID",
-		Short:   "Show a product of a catalog",
-		Example: `  portico products:get weather-product:1.0.0 --org acme --catalog sandbox`,
-		Args:    cobra.ExactArgs(1),
-	}
-	s := addScope(cmd, needOrg|needCatalog)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return s.run(cmd, func(ctx context.Context, c *client.Client) error {
-			p, err := c.Product(ctx, s.org, s.catalog, args[0])
-			if err != nil {
-				return err
-			}
-			return printObject(cmd.OutOrStdout(), s.format, p)
+	return getCmd("get NAME:VERSION|ID", "Show a product of a catalog",
+		"  portico products:get weather-product:1.0.0 --org acme --catalog sandbox", needOrg|needCatalog,
+		func(ctx context.Context, c *client.Client, s *scope, ref string) (any, error) {
+			return c.Product(ctx, s.org, s.catalog, ref)
 		})
-	}
-	return cmd
 }
 
 func newProductsSetCmd() *cobra.Command {
