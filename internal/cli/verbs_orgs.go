@@ -148,7 +148,9 @@ func newCatalogsListCmd() *cobra.Command {
 
 func newCatalogsGetCmd() *cobra.Command {
 	return getCmd("get CATALOG", "Show a catalog, by name or ID", "  portico catalogs:get sandbox --org acme --format json", needOrg,
-		func(ctx context.Context, c *client.Client, s *scope, ref string) (any, error) { return c.Catalog(ctx, s.org, ref) })
+		func(ctx context.Context, c *client.Client, s *scope, ref string) (any, error) {
+			return c.Catalog(ctx, s.org, ref)
+		})
 }
 
 func newCatalogsCreateCmd() *cobra.Command {
