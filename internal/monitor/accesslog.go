@@ -29,7 +29,8 @@ import (
 // the response: give it a handler over a LineWriter, so that formatting
 // is all a call pays for and a slow log reader never holds a call up.
 type AccessLog struct {
-	h slog.Handler
+	h   slog.Handler
+	ecs *ECSHandler // when h is one: lines are written without slog records
 }
 
 // NewAccessLog writes through h; its lines are at level info.
@@ -37,7 +38,11 @@ func NewAccessLog(h slog.Handler) *AccessLog {
 	if h == nil {
 		panic("monitor: NewAccessLog needs a handler; pass NewECSHandler over a LineWriter")
 	}
-	return &AccessLog{h: h}
+	a := &AccessLog{h: h}
+	if ecs, ok := h.(*ECSHandler); ok && ecs.prefix == "" {
+		a.ecs = ecs
+	}
+	return a
 }
 
 // Observe implements analytics.Observer.
@@ -57,54 +62,106 @@ func (a *AccessLog) Observe(e *analytics.Event) {
 	if !e.Datetime.IsZero() {
 		end = e.Datetime.Add(duration(e))
 	}
-	r := slog.NewRecord(end, slog.LevelInfo, e.RequestMethod+" "+e.URIPath+" "+strconv.Itoa(status), 0)
-	// One AddAttrs call, so the record grows its attribute slice once.
-	var buf [28]slog.Attr
-	r.AddAttrs(accessAttrs(buf[:0], e, status)...)
-	_ = a.h.Handle(ctx, r) // a LineWriter never fails; nothing to do if another writer did
+	msg := e.RequestMethod + " " + e.URIPath + " " + strconv.Itoa(status)
+	var buf [28]accessField
+	fields := accessFields(buf[:0], e, status)
+	if a.ecs != nil {
+		// The keys are fixed and none looks secret: JSON is appended
+		// directly, without a record, attributes or the redaction check.
+		_ = a.ecs.write(end, slog.LevelInfo, msg, func(b []byte) []byte { return appendFields(b, fields) })
+		return
+	}
+	r := slog.NewRecord(end, slog.LevelInfo, msg, 0)
+	var attrs [28]slog.Attr
+	r.AddAttrs(asAttrs(attrs[:0], fields)...) // one call: the record grows once
+	_ = a.h.Handle(ctx, r)                    // a LineWriter never fails; nothing to do if another writer did
 }
 
-// accessAttrs appends the fields of e's access line to attrs.
-func accessAttrs(attrs []slog.Attr, e *analytics.Event, status int) []slog.Attr {
-	attrs = append(attrs,
-		slog.String("transaction.id", e.GlobalTransactionID),
-		slog.String("http.request.method", e.RequestMethod),
-		slog.String("url.path", e.URIPath),
-		slog.Int("http.response.status_code", status),
-		slog.Int64("event.duration", duration(e).Nanoseconds()),
-		slog.String("event.outcome", outcome(status)),
-		slog.Int64("http.request.body.bytes", e.BytesReceived),
-		slog.Int64("http.response.body.bytes", e.BytesSent),
+// accessField is one field of an access line: a string, a number or true.
+type accessField struct {
+	key  string
+	s    string
+	n    int64
+	kind byte // 's', 'n' or 'b'
+}
+
+func str(key, s string) accessField       { return accessField{key: key, s: s, kind: 's'} }
+func num(key string, n int64) accessField { return accessField{key: key, n: n, kind: 'n'} }
+
+// accessFields appends the fields of e's access line to dst, in order.
+func accessFields(dst []accessField, e *analytics.Event, status int) []accessField {
+	dst = append(dst,
+		str("transaction.id", e.GlobalTransactionID),
+		str("http.request.method", e.RequestMethod),
+		str("url.path", e.URIPath),
+		num("http.response.status_code", int64(status)),
+		num("event.duration", duration(e).Nanoseconds()),
+		str("event.outcome", outcome(status)),
+		num("http.request.body.bytes", e.BytesReceived),
+		num("http.response.body.bytes", e.BytesSent),
 	)
-	optional := [...]struct{ key, val string }{
-		{"url.query", redactQuery(e.QueryString)},
-		{"http.version", strings.TrimPrefix(e.RequestProto, "HTTP/")},
-		{"client.ip", e.ClientIP},
-		{"user_agent.original", e.UserAgent},
-		{"portico.org", e.OrgName},
-		{"portico.catalog", e.CatalogName},
-		{"portico.api", e.APIRef},
-		{"portico.operation", e.OperationPath},
-		{"portico.app", e.AppName},
-		{"portico.consumer_org", e.DevOrgName},
-		{"portico.product", productRef(e)},
-		{"portico.plan", e.PlanName},
-		{"error.type", e.ErrorName},
-		{"error.message", e.ErrorMessage},
+	optional := [...]accessField{
+		str("url.query", redactQuery(e.QueryString)),
+		str("http.version", strings.TrimPrefix(e.RequestProto, "HTTP/")),
+		str("client.ip", e.ClientIP),
+		str("user_agent.original", e.UserAgent),
+		str("portico.org", e.OrgName),
+		str("portico.catalog", e.CatalogName),
+		str("portico.api", e.APIRef),
+		str("portico.operation", e.OperationPath),
+		str("portico.app", e.AppName),
+		str("portico.consumer_org", e.DevOrgName),
+		str("portico.product", productRef(e)),
+		str("portico.plan", e.PlanName),
+		str("error.type", e.ErrorName),
+		str("error.message", e.ErrorMessage),
 	}
 	for _, o := range optional {
-		if o.val != "" {
-			attrs = append(attrs, slog.String(o.key, o.val))
+		if o.s != "" {
+			dst = append(dst, o)
 		}
 	}
 	if e.RateLimited {
-		attrs = append(attrs, slog.Bool("portico.rate_limited", true))
+		dst = append(dst, accessField{key: "portico.rate_limited", kind: 'b'})
 	}
 	if e.BackendStatusCode != 0 {
-		attrs = append(attrs, slog.Int("portico.backend.status_code", e.BackendStatusCode),
-			slog.Int64("portico.backend.duration", e.BackendDuration.Nanoseconds()))
+		dst = append(dst, num("portico.backend.status_code", int64(e.BackendStatusCode)),
+			num("portico.backend.duration", e.BackendDuration.Nanoseconds()))
 	}
-	return attrs
+	return dst
+}
+
+// appendFields writes fields as JSON members.
+func appendFields(b []byte, fields []accessField) []byte {
+	for _, f := range fields {
+		b = append(b, `,"`...)
+		b = append(b, f.key...)
+		b = append(b, `":`...)
+		switch f.kind {
+		case 's':
+			b = appendJSONString(b, f.s)
+		case 'n':
+			b = strconv.AppendInt(b, f.n, 10)
+		default:
+			b = append(b, "true"...)
+		}
+	}
+	return b
+}
+
+// asAttrs turns fields into slog attributes, for handlers other than ECS.
+func asAttrs(dst []slog.Attr, fields []accessField) []slog.Attr {
+	for _, f := range fields {
+		switch f.kind {
+		case 's':
+			dst = append(dst, slog.String(f.key, f.s))
+		case 'n':
+			dst = append(dst, slog.Int64(f.key, f.n))
+		default:
+			dst = append(dst, slog.Bool(f.key, true))
+		}
+	}
+	return dst
 }
 
 func outcome(status int) string {

@@ -3,6 +3,7 @@ package monitor
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -201,5 +202,24 @@ func BenchmarkAccessLogDirect(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		a.Observe(e)
+	}
+}
+
+// opaque hides that a handler is an ECSHandler, so that AccessLog takes
+// its slog path.
+type opaque struct{ slog.Handler }
+
+// The direct JSON path writes exactly the line the slog path writes
+// through the same handler.
+func TestAccessLogDirectMatchesSlog(t *testing.T) {
+	for _, e := range []*analytics.Event{accessEvent(), {RequestMethod: "POST", URIPath: "/x", StatusCode: "429 Too Many Requests",
+		RateLimited: true, ErrorName: "RateLimitError", ErrorMessage: "Rate limit \"exceeded\"\n", Datetime: time.Unix(1, 0)}} {
+		var direct, viaSlog bytes.Buffer
+		NewAccessLog(NewECSHandler(&direct, ECSOptions{Dataset: DatasetAccess})).Observe(e)
+		NewAccessLog(opaque{NewECSHandler(&viaSlog, ECSOptions{Dataset: DatasetAccess})}).Observe(e)
+		if direct.Len() == 0 || direct.String() != viaSlog.String() {
+			t.Fatalf("direct:\n%s\nthrough slog:\n%s", direct.String(), viaSlog.String())
+		}
+		lines(t, &direct) // parses as JSON
 	}
 }

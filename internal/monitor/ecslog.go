@@ -108,24 +108,33 @@ var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b
 
 // Handle implements slog.Handler.
 func (h *ECSHandler) Handle(_ context.Context, r slog.Record) error {
+	return h.write(r.Time, r.Level, r.Message, func(b []byte) []byte {
+		r.Attrs(func(a slog.Attr) bool {
+			b = h.appendAttr(b, h.prefix, h.redact, a)
+			return true
+		})
+		return b
+	})
+}
+
+// write writes one line: the ECS fields, the handler's own attributes,
+// then what body appends (each field as `,"key":value`).
+func (h *ECSHandler) write(t time.Time, level slog.Level, msg string, body func([]byte) []byte) error {
 	bp := linePool.Get().(*[]byte)
 	b := (*bp)[:0]
 	b = append(b, '{')
-	if !r.Time.IsZero() { // slog's rule; a Logger always sets it
+	if !t.IsZero() { // slog's rule; a Logger always sets it
 		b = append(b, `"@timestamp":"`...)
-		b = r.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+		b = t.UTC().AppendFormat(b, time.RFC3339Nano)
 		b = append(b, `",`...)
 	}
 	b = append(b, `"log.level":`...)
-	b = appendJSONString(b, strings.ToLower(r.Level.String()))
+	b = appendJSONString(b, strings.ToLower(level.String()))
 	b = append(b, `,"message":`...)
-	b = appendJSONString(b, r.Message)
+	b = appendJSONString(b, msg)
 	b = append(b, h.head...)
 	b = append(b, h.attrs...)
-	r.Attrs(func(a slog.Attr) bool {
-		b = h.appendAttr(b, h.prefix, h.redact, a)
-		return true
-	})
+	b = body(b)
 	b = append(b, "}\n"...)
 	h.mu.Lock()
 	_, err := h.w.Write(b)
