@@ -47,8 +47,14 @@ func (m *Manager) token(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "the body must be JSON: {\"grant_type\": \"api_key\", \"api_key\": \"…\"}")
 		return
 	}
+	keys := loginKeys(r, req.Username)
+	if wait, blocked := m.throttle.blocked(r.Context(), keys); blocked {
+		refuseThrottled(w, wait)
+		return
+	}
 	user, err := m.authenticate(r.Context(), req)
 	if err != nil {
+		m.throttle.failed(r.Context(), keys)
 		writeError(w, http.StatusUnauthorized, err.Error())
 		return
 	}

@@ -3,8 +3,10 @@ package manager
 import (
 	"crypto/subtle"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/portico-api/portico/internal/store"
@@ -98,8 +100,16 @@ func (m *Manager) cliLoginPost(w http.ResponseWriter, r *http.Request) {
 	}
 	username := r.PostForm.Get("username")
 	page := cliPage{CSRF: csrf, Username: username}
+	keys := loginKeys(r, username)
+	if wait, blocked := m.throttle.blocked(r.Context(), keys); blocked {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		page.Error = "Too many failed sign-ins; wait a few seconds and try again."
+		m.cliRender(w, http.StatusTooManyRequests, page)
+		return
+	}
 	u, err := m.authenticate(r.Context(), tokenRequest{GrantType: "password", Username: username, Password: r.PostForm.Get("password")})
 	if err != nil {
+		m.throttle.failed(r.Context(), keys)
 		page.Error = "The user name or password is not right."
 		m.cliRender(w, http.StatusUnauthorized, page)
 		return

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portico-api/portico/internal/ratelimit"
 	"github.com/portico-api/portico/internal/store"
 )
 
@@ -41,9 +42,10 @@ type Options struct {
 
 // Manager serves the REST API.
 type Manager struct {
-	st   store.Store
-	opts Options
-	log  *slog.Logger
+	st       store.Store
+	opts     Options
+	log      *slog.Logger
+	throttle loginThrottle
 }
 
 // New returns a Manager over st.
@@ -55,7 +57,7 @@ func New(st store.Store, o Options) *Manager {
 		o.Logger = slog.Default()
 	}
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
-	return &Manager{st: st, opts: o, log: o.Logger}
+	return &Manager{st: st, opts: o, log: o.Logger, throttle: loginThrottle{lim: ratelimit.NewMemory()}}
 }
 
 // AdminKeyFile is where the first start writes the admin's API key.
