@@ -16,7 +16,20 @@ import (
 func productsGroup() group {
 	return group{name: "products", short: "Products of a catalog: publish, lifecycle, replace and supersede", list: newProductsListCmd,
 		verbs: []func() *cobra.Command{newProductsGetCmd, newProductsPublishCmd, newProductsSetCmd,
-			func() *cobra.Command { return newMigrateCmd("replace") }, func() *cobra.Command { return newMigrateCmd("supersede") }}}
+			func() *cobra.Command { return newMigrateCmd("replace") }, func() *cobra.Command { return newMigrateCmd("supersede") },
+			newProductsDeleteCmd}}
+}
+
+func newProductsDeleteCmd() *cobra.Command {
+	return simpleCmd("delete NAME:VERSION|ID", "Delete a staged, retired or archived product without subscriptions",
+		"  portico products:set weather-product:1.0.0 --state retired --org acme --catalog sandbox\n"+
+			"  portico products:delete weather-product:1.0.0 --org acme --catalog sandbox", needOrg|needCatalog, cobra.ExactArgs(1),
+		func(ctx context.Context, c *client.Client, s *scope, cmd *cobra.Command, args []string) error {
+			if err := c.DeleteProduct(ctx, s.org, s.catalog, args[0]); err != nil {
+				return err
+			}
+			return printDeleted(cmd, s.format, "product", args[0])
+		})
 }
 
 func newProductsListCmd() *cobra.Command {

@@ -201,6 +201,14 @@ func TestPublishFlowAndJSON(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "404 Not Found: consumer org partners not found") {
 		t.Fatalf("a 404: %d %s", code, errs)
 	}
+	// weather-product:1.0.0 is retired and, its subscription gone, deletable.
+	if d := e.mustJSON("products:delete", "weather-product:1.0.0"); d["deleted"] != "weather-product:1.0.0" {
+		t.Fatalf("products:delete --format json: %v", d)
+	}
+	_, errs, code = run(t, "", "products:delete", "weather-product:2.0.0")
+	if code != 1 || !strings.Contains(errs, "409 Conflict") || !strings.Contains(errs, "retire it first") {
+		t.Fatalf("deleting a published product: %d %s", code, errs)
+	}
 	e.must("draft-products:delete", "weather-product:1.0.0")
 	e.must("draft-apis", "delete", "weather:1.0.0")
 	if out := e.must("draft-apis"); out != "" {

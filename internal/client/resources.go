@@ -325,6 +325,12 @@ func (c *Client) SetProductState(ctx context.Context, org, catalog, ref, state s
 	return c.UpdateProduct(ctx, org, catalog, ref, ProductUpdate{State: state})
 }
 
+// DeleteProduct deletes a staged, retired or archived product that has
+// no subscriptions.
+func (c *Client) DeleteProduct(ctx context.Context, org, catalog, ref string) error {
+	return c.del(ctx, path("catalogs", org, catalog, "products", ref))
+}
+
 // --- consumer orgs
 
 // ConsumerOrgs lists a catalog's consumer orgs.

@@ -212,3 +212,30 @@ func TestPublishDraftProduct(t *testing.T) {
 		t.Errorf("an unknown draft product: %d", code)
 	}
 }
+
+// A product is deleted only when consumers cannot call it and no
+// subscription is left.
+func TestDeleteProduct(t *testing.T) {
+	e := newConsumerEnv(t)
+	path := "/api/catalogs/acme/sandbox/products/"
+	live := e.product("live", "1.0.0", store.ProductPublished, "  gold: {title: Gold}\n")
+	e.must(409, "DELETE", path+"live:1.0.0", e.dv, nil)
+	e.product("staged", "1.0.0", store.ProductStaged, "  gold: {title: Gold}\n")
+	if out := e.must(200, "DELETE", path+"staged:1.0.0", e.dv, nil); out["deleted"] != "staged:1.0.0" {
+		t.Fatalf("delete answer: %v", out)
+	}
+	e.must(404, "GET", path+"staged:1.0.0", e.viewer, nil)
+	e.must(404, "DELETE", path+"staged:1.0.0", e.dv, nil)
+
+	// Retired, but still subscribed to: the subscriptions must go first.
+	e.must(201, "POST", "/api/catalogs/acme/sandbox/consumer-orgs", e.dv, map[string]any{"name": "devs"})
+	e.must(201, "POST", "/api/consumer-orgs/acme/sandbox/devs/apps", e.dv, map[string]any{"name": "mobile"})
+	e.must(201, "POST", "/api/apps/acme/sandbox/devs/mobile/subscriptions", e.dv, map[string]any{"product": "live:1.0.0", "plan": "gold"})
+	e.must(200, "PATCH", path+"live:1.0.0", e.dv, map[string]any{"state": "retired"})
+	if out := e.must(409, "DELETE", path+"live:1.0.0", e.dv, nil); !strings.Contains(strings.Join(messages(out), " "), "subscriptions") {
+		t.Fatalf("delete with subscriptions: %v", out)
+	}
+	if got := e.must(200, "GET", path+"live:1.0.0", e.viewer, nil); got["id"] != live.ID || got["state"] != "retired" {
+		t.Fatalf("after the refused delete: %v", got)
+	}
+}

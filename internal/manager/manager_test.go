@@ -250,6 +250,7 @@ func TestProductEndpointsAuthorised(t *testing.T) {
 		{"GET", "/api/catalogs/acme/sandbox/products/p:1.0.0", outsider},
 		{"POST", "/api/catalogs/acme/sandbox/publish", viewer},
 		{"PATCH", "/api/catalogs/acme/sandbox/products/p:1.0.0", viewer},
+		{"DELETE", "/api/catalogs/acme/sandbox/products/p:1.0.0", viewer},
 	}
 	for _, c := range cases {
 		if code, _ := e.do(c.method, c.path, "", map[string]any{}); code != 401 {

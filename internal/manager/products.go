@@ -27,6 +27,7 @@ func (m *Manager) productRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/catalogs/{org}/{catalog}/products", m.authed(orgRole(RoleViewer), m.listProducts))
 	mux.Handle("GET /api/catalogs/{org}/{catalog}/products/{product}", m.authed(orgRole(RoleViewer), m.getProduct))
 	mux.Handle("PATCH /api/catalogs/{org}/{catalog}/products/{product}", m.authed(orgRole(RoleDeveloper), m.updateProduct))
+	mux.Handle("DELETE /api/catalogs/{org}/{catalog}/products/{product}", m.authed(orgRole(RoleDeveloper), m.deleteProduct))
 }
 
 // catalogIn finds a catalog of an org, each by ID or name.
@@ -250,6 +251,36 @@ func (m *Manager) getProduct(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	m.storeError(w, err)
+}
+
+// deleteProduct removes a product that consumers cannot call (staged,
+// retired or archived) and has no subscriptions left: a published or
+// deprecated product must be retired first, as in API Connect.
+func (m *Manager) deleteProduct(w http.ResponseWriter, r *http.Request) {
+	o, c, err := m.catalogIn(r.Context(), r.PathValue("org"), r.PathValue("catalog"))
+	if err != nil {
+		m.storeError(w, err)
+		return
+	}
+	p, err := m.product(r.Context(), c, r.PathValue("product"))
+	if err != nil {
+		m.storeError(w, err)
+		return
+	}
+	if slices.Contains(callable, p.State) {
+		writeError(w, http.StatusConflict, "product "+p.Name+":"+p.Version+" is "+string(p.State)+
+			`; retire it first (PATCH {"state": "retired"}), then delete it`)
+		return
+	}
+	if !m.commit(w, r, func(tx store.Tx) error {
+		if err := tx.DeleteProduct(r.Context(), p.ID); err != nil {
+			return err
+		}
+		return m.audit(r, tx, "delete", "product", p.ID, "deleted product "+p.Name+":"+p.Version+" from "+o.Name+"/"+c.Name)
+	}) {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deleted": p.Name + ":" + p.Version})
 }
 
 // lifecycle lists the states a product may move to from each state.
