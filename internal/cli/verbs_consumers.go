@@ -406,7 +406,7 @@ pending.`,
 			req.Plan = plan
 		}
 		if (req.Product == "" && req.ProductURL == "") || req.Plan == "" {
-			return usageError{errors.New("name the product and plan: --product NAME:VERSION --plan PLAN, or a file with product_url: and plan:")}
+			return usageError{errors.New("name the product and plan: --product NAME:VERSION --plan PLAN, or a file that sets product_url and plan")}
 		}
 		return s.run(cmd, func(ctx context.Context, c *client.Client) error {
 			sub, err := c.CreateSubscription(ctx, s.appRef(), req)

@@ -20,8 +20,6 @@ import (
 
 var mgmtListening = regexp.MustCompile(`"management listening"(?: url=|.*"url":")(https://[^"\s]+)`)
 
-const gatewaysPath = "/api/orgs/admin/availability-zones/availability-zone-default/gateway-services"
-
 // remoteGateway is a `portico gateway` process in managed mode that can be
 // stopped and started again at the same addresses with the same data dir.
 type remoteGateway struct {
