@@ -552,19 +552,26 @@ func (m *Manager) createCredential(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, withSecret(m.credentialObject(p, cred), secret))
 }
 
-// credentialFor resolves the path down to {cred}; on failure it has
-// answered.
-func (m *Manager) credentialFor(w http.ResponseWriter, r *http.Request) (consumerPath, store.Credential, bool) {
+// appChild resolves the path down to an object of the path's app named
+// by the path value param; on failure it has answered.
+func appChild[T any](m *Manager, w http.ResponseWriter, r *http.Request, param string,
+	lookup func(context.Context, store.App, string) (T, error)) (consumerPath, T, bool) {
+	var zero T
 	p, ok := m.resolveConsumer(w, r, depthApp)
 	if !ok {
-		return p, store.Credential{}, false
+		return p, zero, false
 	}
-	c, err := m.credential(r.Context(), p.app, r.PathValue("cred"))
+	v, err := lookup(r.Context(), p.app, r.PathValue(param))
 	if err != nil {
 		m.storeError(w, err)
-		return p, c, false
+		return p, zero, false
 	}
-	return p, c, true
+	return p, v, true
+}
+
+// credentialFor resolves the path down to {cred}.
+func (m *Manager) credentialFor(w http.ResponseWriter, r *http.Request) (consumerPath, store.Credential, bool) {
+	return appChild(m, w, r, "cred", m.credential)
 }
 
 func (m *Manager) getCredential(w http.ResponseWriter, r *http.Request) {
@@ -770,17 +777,9 @@ func (m *Manager) createSubscription(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, m.subscriptionObject(p, sub))
 }
 
+// subscriptionFor resolves the path down to {sub}.
 func (m *Manager) subscriptionFor(w http.ResponseWriter, r *http.Request) (consumerPath, store.Subscription, bool) {
-	p, ok := m.resolveConsumer(w, r, depthApp)
-	if !ok {
-		return p, store.Subscription{}, false
-	}
-	s, err := m.subscription(r.Context(), p.app, r.PathValue("sub"))
-	if err != nil {
-		m.storeError(w, err)
-		return p, s, false
-	}
-	return p, s, true
+	return appChild(m, w, r, "sub", m.subscription)
 }
 
 func (m *Manager) getSubscription(w http.ResponseWriter, r *http.Request) {
